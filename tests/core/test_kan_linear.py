@@ -89,3 +89,14 @@ def test_fast_layer_falls_back_to_the_recursion_on_a_non_uniform_grid() -> None:
     x = torch.randn(10, 3)
     with torch.no_grad():
         torch.testing.assert_close(fast(x), layer(x), rtol=1e-5, atol=1e-6)
+
+
+def test_fast_layer_survives_nan_and_inf_inputs() -> None:
+    from ukan_core.models.fast import FastKANLinear
+
+    layer = KANLinear(3, 2)
+    x = torch.tensor([[float("nan"), float("inf"), -float("inf")], [0.1, 2.2, -2.2]])
+    with torch.no_grad():
+        fast_out, plain_out = FastKANLinear(layer)(x), layer(x)
+    assert torch.isnan(fast_out[0]).all() and torch.isnan(plain_out[0]).all()
+    torch.testing.assert_close(fast_out[1], plain_out[1], rtol=1e-4, atol=1e-5)

@@ -64,7 +64,8 @@ def test_perturbed_model_reproduces_official_logits(reference_dir: Path) -> None
     expected = torch.load(reference_dir / "ukan_seg_small_perturbed_output.pt", weights_only=True)
     if not torch.allclose(logits, expected, rtol=1e-5, atol=1e-6):
         intermediates = torch.load(reference_dir / "ukan_seg_small_perturbed_intermediates.pt", weights_only=True)
-        pytest.fail(f"perturbed logits differ; first diverging module: {_first_diverging_module(model, x, intermediates)}")
+        first = _first_diverging_module(model, x, intermediates)
+        pytest.fail(f"perturbed logits differ; first diverging module: {first}")
 
 
 def test_perturbed_intermediates_match(reference_dir: Path) -> None:

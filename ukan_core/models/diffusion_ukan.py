@@ -55,7 +55,8 @@ class DiffusionUKAN(nn.Module):
         # therefore not validated against ch_mult (the official assert would only reject unused values).
         if len(embed_dims) != 3 or embed_dims[0] != ch * ch_mult[-1]:
             raise ValueError(
-                f"Diffusion U-KAN: embed_dims[0] must equal ch * ch_mult[-1] = {ch * ch_mult[-1]}, got {list(embed_dims)}"
+                f"Diffusion U-KAN: embed_dims[0] must equal ch * ch_mult[-1] = {ch * ch_mult[-1]}, "
+                f"got {list(embed_dims)}"
             )
         self._config = DiffusionUKANConfig(
             T=T, ch=ch, ch_mult=ch_mult, attn=attn, num_res_blocks=num_res_blocks, dropout=dropout,
@@ -87,7 +88,9 @@ class DiffusionUKAN(nn.Module):
             if level != 0:
                 self.upblocks.append(UpSample(now_ch))
 
-        self.tail = nn.Sequential(nn.GroupNorm(32, now_ch), Swish(), nn.Conv2d(now_ch, in_channels, 3, stride=1, padding=1))
+        self.tail = nn.Sequential(
+            nn.GroupNorm(32, now_ch), Swish(), nn.Conv2d(now_ch, in_channels, 3, stride=1, padding=1)
+        )
 
         e0, e1, e2 = embed_dims
         self.patch_embed3 = PatchEmbed(e0, e1)
@@ -128,7 +131,9 @@ class DiffusionUKAN(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         multiple = self.size_multiple
         if x.dim() != 4 or x.shape[2] % multiple or x.shape[3] % multiple:
-            raise ValueError(f"Diffusion U-KAN input must be (B, C, H, W) with H, W multiples of {multiple}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"Diffusion U-KAN input must be (B, C, H, W) with H, W multiples of {multiple}, got {tuple(x.shape)}"
+            )
         temb = self.time_embedding(t)
         hs = [self.head(x)]
         for layer in self.downblocks:
