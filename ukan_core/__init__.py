@@ -16,6 +16,7 @@ _LAZY = {
     "DiffusionUKAN": "ukan_core.models.diffusion_ukan",
     "KANLinear": "ukan_core.models.kan",
     "build_model": "ukan_core.models.configs",
+    "optimize_for_inference": "ukan_core.models.fast",
     "load_model": "ukan_core.io.checkpoints",
     "save_checkpoint": "ukan_core.io.checkpoints",
     "Segmenter": "ukan_core.inference",
