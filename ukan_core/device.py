@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 from ukan_core.errors import UkanError
+
+if TYPE_CHECKING:  # torch is imported on first use, so `ukan --help` and the app start stay fast
+    import torch
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
@@ -14,6 +17,8 @@ def pick_device(name: str | torch.device = "auto") -> torch.device:
 
     Raises UkanError with one line when a named device is not available here.
     """
+    import torch
+
     if isinstance(name, torch.device):
         return name
     name = (name or "auto").lower()
@@ -38,6 +43,8 @@ def pick_device(name: str | torch.device = "auto") -> torch.device:
 
 def device_label(device: torch.device) -> str:
     """A short human label such as "CUDA (NVIDIA H100)", "MPS" or "CPU (2 threads)"."""
+    import torch
+
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return f"CUDA ({torch.cuda.get_device_name(index)})"

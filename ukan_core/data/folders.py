@@ -1,0 +1,174 @@
+"""Labelled folders: find (image, mask) pairs in every layout we read, and split them.
+
+Layouts (detected automatically by `detect_layout`):
+- "official": `images/<id>.<ext>` + `masks/0/<id><ext>` (the U-KAN code's layout); BUSI's
+  `masks/0/<id>_mask.png` too; several classes as `masks/0/`, `masks/1/`, ... (class k+1 in the
+  combined label mask).
+- "images-masks": `images/` + `masks/` holding `<stem>.png` or `<stem>_mask.png`.
+- "studio": images directly in the folder, masks in the Studio's annotation store
+  (`.ukan-studio/`); only images whose status is "corrected" count as labelled.
+Only file names are read here; pixels are read (and sizes checked) by `load_pair`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ukan_core.errors import BadImageError, DatasetError
+from ukan_core.io.images import is_image_file, read_image, to_rgb8
+from ukan_core.io.masks import read_mask
+
+STUDIO_FOLDER = ".ukan-studio"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One labelled image. `masks` holds one file per class (binary masks, class k+1 = masks[k])."""
+
+    image: Path
+    masks: tuple[Path, ...]
+    id: str
+
+    @property
+    def mask(self) -> Path:
+        """The (first) mask file."""
+        return self.masks[0]
+
+
+def detect_layout(folder: str | Path) -> str:
+    """"official", "images-masks" or "studio"; DatasetError when the folder has none of them."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder")
+    masks = root / "masks"
+    if (root / "images").is_dir() and masks.is_dir():
+        numbered = [p for p in masks.iterdir() if p.is_dir() and p.name.isdigit()]
+        return "official" if numbered else "images-masks"
+    if (root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None:
+        return "studio"
+    raise DatasetError(
+        f"{root.name}: no image/mask pairs found; expected images/ + masks/0/ (official layout), "
+        "images/ + masks/, or a folder annotated in UKAN Studio"
+    )
+
+
+def scan_labelled_folder(folder: str | Path) -> list[Pair]:
+    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line."""
+    root = Path(folder)
+    layout = detect_layout(root)
+    if layout == "studio":
+        pairs = studio_corrected_pairs(root)
+    else:
+        pairs = _scan_images_masks(root, layout)
+    if not pairs:
+        raise DatasetError(f"{root.name}: no image/mask pairs found ({layout} layout, no labelled image)")
+    return pairs
+
+
+def studio_corrected_pairs(folder: str | Path) -> list[Pair]:
+    """Pairs of the images the user corrected in UKAN Studio (the annotation store of `folder`)."""
+    from ukan_core.annotations import AnnotationStore
+
+    store = AnnotationStore.open(Path(folder))
+    return [Pair(image=item.image, masks=(item.mask,), id=item.id) for item in store.corrected()]
+
+
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 image (H, W, 3), uint8 label mask (H, W) with 0 background, k+1 for class k).
+
+    A binary mask stored as 0/255 (or any non-zero value) becomes 0/1. Raises DatasetError naming
+    the file for an unreadable file or a mask whose size differs from its image.
+    """
+    try:
+        image = to_rgb8(read_image(pair.image))
+    except BadImageError as exc:
+        raise DatasetError(str(exc)) from None
+    label = np.zeros(image.shape[:2], np.uint8)
+    for k, mask_path in enumerate(pair.masks):
+        try:
+            mask = read_mask(mask_path)
+        except BadImageError as exc:
+            raise DatasetError(str(exc)) from None
+        if mask.shape != label.shape:
+            raise DatasetError(
+                f"{mask_path.name}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+                f"{pair.image.name} is {label.shape[1]}x{label.shape[0]}"
+            )
+        if len(pair.masks) == 1 and mask.max() > 1 and len(np.unique(mask)) > 2:
+            label = mask.copy()  # a label-value mask (0..K) from the Studio or another tool
+        else:
+            label[mask > 0] = k + 1
+    return image, label
+
+
+def split_pairs(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 2981) -> tuple[list[Pair], list[Pair]]:
+    """Deterministic train/validation split (80/20 by default, seeded as the official dataseed)."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    items = sorted(pairs, key=lambda p: p.id)
+    random.Random(seed).shuffle(items)
+    n_val = max(1, round(len(items) * val_fraction)) if len(items) > 1 else 0
+    return items[n_val:], items[:n_val]
+
+
+def kfold_pairs(pairs: Sequence[Pair], k: int, seed: int = 0) -> list[tuple[list[Pair], list[Pair]]]:
+    """k (train, validation) folds that together hold out every pair once."""
+    if not 2 <= k <= len(pairs):
+        raise ValueError(f"k must be between 2 and the number of pairs ({len(pairs)}), got {k}")
+    items = sorted(pairs, key=lambda p: p.id)
+    random.Random(seed).shuffle(items)
+    folds = [items[i::k] for i in range(k)]
+    return [([p for j, f in enumerate(folds) if j != i for p in f], folds[i]) for i in range(k)]
+
+
+# -- layouts -----------------------------------------------------------------------------------
+
+def _scan_images_masks(root: Path, layout: str) -> list[Pair]:
+    images = sorted(p for p in (root / "images").iterdir() if p.is_file() and is_image_file(p))
+    if not images:
+        raise DatasetError(f"{root.name}/images: no image files")
+    if layout == "official":
+        class_dirs = sorted((p for p in (root / "masks").iterdir() if p.is_dir() and p.name.isdigit()),
+                            key=lambda p: int(p.name))
+    else:
+        class_dirs = [root / "masks"]
+    pairs: list[Pair] = []
+    missing: list[str] = []
+    for image in images:
+        masks = []
+        for class_dir in class_dirs:
+            mask = _find_mask(class_dir, image)
+            if mask is None:
+                break
+            masks.append(mask)
+        if len(masks) != len(class_dirs):
+            missing.append(image.name)
+            continue
+        pairs.append(Pair(image=image, masks=tuple(masks), id=image.stem))
+    if missing:
+        raise DatasetError(
+            f"{missing[0]}: no mask in {'/'.join(class_dirs[0].relative_to(root).parts)}/"
+            + (f" ({len(missing)} images without a mask)" if len(missing) > 1 else "")
+        )
+    return pairs
+
+
+def _find_mask(class_dir: Path, image: Path) -> Path | None:
+    for name in (image.name, f"{image.stem}.png", f"{image.stem}_mask.png", f"{image.stem}_mask{image.suffix}"):
+        candidate = class_dir / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _studio_fallback(root: Path) -> Path | None:
+    """The per-user annotation folder of a read-only `root`, if it exists."""
+    from ukan_core.annotations import fallback_location
+
+    location = fallback_location(root)
+    return location if location.is_dir() else None

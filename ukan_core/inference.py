@@ -1,0 +1,151 @@
+"""Segmenter: images in, probability maps and label masks out, at each image's own size.
+
+The checkpoint's preprocessing decides how an image reaches the network (the official BGR
+double-normalised pipeline for official checkpoints, resize or pad to a multiple of 32);
+`ukan_core.preprocess.restore` takes the probabilities back to the image's size. Images whose
+network input has the same size are batched; inference runs under `torch.inference_mode` on
+the device `pick_device` chooses, through the models' fast inference copy when it is available.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence, Union
+
+import numpy as np
+
+from ukan_core.errors import UkanError
+from ukan_core.io.images import ImageData, to_rgb8
+from ukan_core.preprocess import Preprocessing, network_size, prepare, restore
+from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+ImageLike = Union[np.ndarray, ImageData]
+
+
+class Segmenter:
+    """Runs a segmentation U-KAN on images: `predict` gives (C, H, W) float32 sigmoid probabilities.
+
+    The model is moved to the chosen device and put in eval mode; `optimize=True` runs a fast
+    inference copy of it (`ukan_core.models.fast`), so later changes to the model are not seen.
+    """
+
+    def __init__(self, model: nn.Module, info: dict[str, Any] | None = None, device: str | torch.device = "auto",
+                 batch_size: int = 4, *, optimize: bool = True) -> None:
+        from ukan_core.device import pick_device
+
+        architecture = getattr(model, "architecture", None)
+        if architecture != "ukan":
+            raise UkanError(f"{_model_label(info)}: a {architecture or type(model).__name__} model cannot "
+                            f"segment; choose a segmentation (U-KAN) model")
+        self.info: dict[str, Any] = dict(info or {})
+        self.preprocessing = Preprocessing.from_dict(self.info.get("preprocessing"))
+        self.device = pick_device(device)
+        self.batch_size = max(1, int(batch_size))
+        self.num_classes = int(model.config.num_classes)
+        self.input_channels = int(model.config.input_channels)
+        if self.input_channels not in (1, 3):
+            raise UkanError(f"{_model_label(info)}: models with {self.input_channels} input channels "
+                            f"are not supported (1 or 3)")
+        self.model = model.to(self.device).eval()
+        self._network = _inference_copy(self.model) if optimize else self.model
+
+    @classmethod
+    def from_name_or_path(cls, name_or_path: str | Path, device: str | torch.device = "auto",
+                          batch_size: int = 4) -> Segmenter:
+        """A Segmenter for a checkpoint file, a bundled model name or a store name (`name[/version]`)."""
+        from ukan_core.io.checkpoints import load_model_with_info
+
+        model, info = load_model_with_info(name_or_path, device="cpu")
+        return cls(model, info, device=device, batch_size=batch_size)
+
+    @property
+    def class_names(self) -> list[str]:
+        names = list(self.info.get("class_names") or [])
+        if len(names) != self.num_classes:
+            names = ["foreground"] if self.num_classes == 1 else [f"class {k + 1}" for k in range(self.num_classes)]
+        return names
+
+    def predict(self, image: ImageLike) -> np.ndarray:
+        """(C, H, W) float32 probabilities for one image (RGB8 array, grey array or ImageData)."""
+        return self.predict_batch([image])[0]
+
+    def predict_mask(self, image: ImageLike, threshold: float = 0.5) -> np.ndarray:
+        """(H, W) uint8 labels: 0/1 for one class; 0..C (0 = background) for C classes."""
+        return probabilities_to_mask(self.predict(image), threshold)
+
+    def predict_batch(self, images: Sequence[ImageLike], *, progress: ProgressCallback = no_progress,
+                      cancel: CancelToken = NEVER) -> list[np.ndarray]:
+        """Probabilities for each image, in order; images whose network input has one size share batches."""
+        import torch
+
+        rgbs = [_rgb8(image) for image in images]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, rgb in enumerate(rgbs):
+            groups.setdefault(network_size(rgb.shape[:2], self.preprocessing), []).append(index)
+        results: list[np.ndarray | None] = [None] * len(rgbs)
+        done = 0
+        for indices in groups.values():
+            for start in range(0, len(indices), self.batch_size):
+                cancel.raise_if_cancelled()
+                chunk = indices[start:start + self.batch_size]
+                x = np.stack([prepare(rgbs[i], self.preprocessing) for i in chunk])
+                if self.input_channels == 1:
+                    x = x[:, :1]  # grey models see the first normalised channel (the images are grey)
+                with torch.inference_mode():
+                    logits = self._network(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
+                    prob = torch.sigmoid(logits.float()).cpu().numpy()
+                for row, i in enumerate(chunk):
+                    restored = restore(prob[row], self.preprocessing, rgbs[i].shape[:2])
+                    results[i] = np.ascontiguousarray(restored, dtype=np.float32)
+                done += len(chunk)
+                progress(Progress(done, len(rgbs), "segmenting"))
+        return [r for r in results if r is not None]
+
+    def predict_mask_batch(self, images: Sequence[ImageLike], threshold: float = 0.5, *,
+                           progress: ProgressCallback = no_progress,
+                           cancel: CancelToken = NEVER) -> list[np.ndarray]:
+        """`predict_mask` for each image, batched."""
+        return [probabilities_to_mask(p, threshold)
+                for p in self.predict_batch(images, progress=progress, cancel=cancel)]
+
+
+def probabilities_to_mask(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """(C, H, W) probabilities -> (H, W) uint8 labels.
+
+    One class: 1 where p > threshold (the official `sigmoid > 0.5` rule). Several classes: the
+    most probable class k gives label k + 1 where its probability exceeds the threshold, else 0.
+    """
+    p = np.asarray(prob)
+    if p.ndim == 2:
+        p = p[None]
+    if p.shape[0] == 1:
+        return (p[0] > threshold).astype(np.uint8)
+    best = np.argmax(p, axis=0)
+    confident = np.take_along_axis(p, best[None], axis=0)[0] > threshold
+    return np.where(confident, best + 1, 0).astype(np.uint8)
+
+
+def _rgb8(image: ImageLike) -> np.ndarray:
+    rgb = to_rgb8(image)
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise UkanError(f"image of size {rgb.shape[:2]} is empty")
+    return rgb
+
+
+def _inference_copy(model: nn.Module) -> nn.Module:
+    """The models' fast inference copy when that module exists, else the model itself."""
+    try:
+        from ukan_core.models.fast import optimize_for_inference
+    except ImportError:
+        return model
+    return optimize_for_inference(model)
+
+
+def _model_label(info: dict[str, Any] | None) -> str:
+    info = info or {}
+    name, version = info.get("name"), info.get("version")
+    return f"{name}/{version}" if name and version else str(name or "model")

@@ -1,0 +1,256 @@
+"""Model checkpoints: one `.safetensors` file holding the weights and a JSON metadata header.
+
+Weights that cannot run code: safetensors stores tensors only, and the metadata (architecture,
+config, preprocessing, class names, lineage, metrics) is a JSON string under the header key
+"ukan", so the Studio lists models by reading a few kilobytes without importing torch.
+Official `.pth`/`.pt` files are imported by `ukan_core.io.official` (weights-only unpickling).
+
+This module imports torch only inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ukan_core.atomic import atomic_path
+from ukan_core.errors import CheckpointError, StoreError
+from ukan_core.io.official import import_official, load_state_checked
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = [
+    "DEFAULT_MODEL", "FORMAT_VERSION", "METADATA_KEY", "CHECKPOINT_SUFFIX", "OFFICIAL_SUFFIXES",
+    "save_checkpoint", "load_checkpoint", "read_checkpoint_info", "import_official",
+    "load_model", "load_model_with_info", "resolve_model",
+]
+
+DEFAULT_MODEL = "ukan-synthetic-us"  # resources/models/ukan-synthetic-us.safetensors
+FORMAT_VERSION = 1
+METADATA_KEY = "ukan"
+CHECKPOINT_SUFFIX = ".safetensors"
+OFFICIAL_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any] | None = None, *,
+                    half: bool = False) -> Path:
+    """Write `model` and its metadata to one `.safetensors` file, atomically; return the path.
+
+    Architecture, config and format version always come from the model; everything else from
+    `metadata` (extra keys are kept). `half=True` stores trainable weights as float16 (half the
+    size); buffers such as KAN grids and BatchNorm statistics stay float32 so that loading,
+    which always gives float32, changes nothing but the weights' rounding.
+    """
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    info = checkpoint_metadata(model, metadata)
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    tensors: dict[str, torch.Tensor] = {}
+    halved = False
+    for key, tensor in model.state_dict().items():
+        t = tensor.detach().to("cpu")
+        if half and key in trainable and t.is_floating_point() and bool(t.abs().max() < 65000):
+            t = t.half()
+            halved = True
+        tensors[key] = t.contiguous().clone()
+    info["storage_dtype"] = "float16" if halved else "float32"
+    header = json.dumps(info, default=_json_default)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+    return path
+
+
+def checkpoint_metadata(model: nn.Module, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full metadata dict `save_checkpoint` writes for `model` (defaults filled in)."""
+    architecture = getattr(model, "architecture", None)
+    config = getattr(model, "config", None)
+    if architecture is None or config is None:
+        raise CheckpointError(f"{type(model).__name__}: not a UKAN Studio model (no architecture/config)")
+    info: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "architecture": architecture,
+        "config": None,
+        "preprocessing": None,
+        "input_size": None,
+        "class_names": _default_class_names(model),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "parent": None,
+        "training": {},
+        "metrics": {},
+        "name": None,
+        "version": None,
+    }
+    info.update(json.loads(json.dumps(metadata or {}, default=_json_default)))
+    info["format_version"] = FORMAT_VERSION
+    info["architecture"] = architecture
+    info["config"] = config.to_dict()
+    if architecture == "ukan":
+        from ukan_core.preprocess import Preprocessing
+
+        pre = Preprocessing.from_dict(info["preprocessing"])
+        info["preprocessing"] = pre.to_dict()
+        info["input_size"] = list(pre.input_size)
+    return info
+
+
+def read_checkpoint_info(path: str | Path) -> dict[str, Any]:
+    """The metadata of a `.safetensors` checkpoint, read from its header without torch."""
+    path = Path(path)
+    header = _read_header(path)
+    raw = (header.get("__metadata__") or {}).get(METADATA_KEY)
+    if raw is None:
+        raise CheckpointError(f"{path.name}: a .safetensors file without UKAN Studio metadata")
+    try:
+        info = json.loads(raw)
+    except ValueError:
+        raise CheckpointError(f"{path.name}: its UKAN Studio metadata is not valid JSON") from None
+    if not isinstance(info, dict) or "architecture" not in info or "config" not in info:
+        raise CheckpointError(f"{path.name}: its metadata lacks the architecture or config")
+    version = info.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path.name}: checkpoint format {version!r} is newer than this UKAN Studio reads "
+            f"({FORMAT_VERSION}); update UKAN Studio"
+        )
+    return info
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model of a `.safetensors` checkpoint: (float32 model in eval mode on `device`, info).
+
+    `device` is a torch.device or a name for `pick_device` ("cpu", "cuda", "mps", "auto").
+    """
+    from safetensors.torch import load_file
+
+    from ukan_core.models.configs import build_model
+
+    path = Path(path)
+    info = read_checkpoint_info(path)
+    try:
+        model = build_model(info["architecture"], info["config"])
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"{path.name}: cannot build its model ({exc})") from None
+    try:
+        state = load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(f"{path.name}: damaged checkpoint ({str(exc).splitlines()[0][:120]})") from None
+    load_state_checked(model, state, path.name)
+    return model.to(_device(device)).eval(), info
+
+
+def resolve_model(path_or_name: str | Path) -> Path:
+    """The checkpoint file meant by a path, a bundled model name, or a store name (`name[/version]`)."""
+    text = str(path_or_name).strip()
+    if not text:
+        raise CheckpointError("no model given; pass a model name or a checkpoint file")
+    candidate = Path(text).expanduser()
+    if candidate.is_file():
+        return candidate
+    if candidate.is_dir() and (candidate / f"model{CHECKPOINT_SUFFIX}").is_file():
+        return candidate / f"model{CHECKPOINT_SUFFIX}"
+    if candidate.suffix.lower() in (CHECKPOINT_SUFFIX, *OFFICIAL_SUFFIXES) or candidate.exists():
+        raise CheckpointError(f"{candidate.name}: file not found" if not candidate.exists()
+                              else f"{candidate.name}: not a checkpoint file")
+    from ukan_core.store import ModelStore
+
+    store = ModelStore()
+    name, _, version = text.partition("/")
+    try:
+        return store.path(name, version or None)
+    except StoreError as exc:
+        known = store.names()
+        listing = ", ".join(known) if known else "none installed"
+        if name in known:
+            raise CheckpointError(str(exc)) from None
+        raise CheckpointError(
+            f"unknown model {text!r}; known models: {listing} (or pass a .safetensors/.pth file)"
+        ) from None
+
+
+def load_model_with_info(path_or_name: str | Path, device: str | torch.device = "cpu"
+                         ) -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode, checkpoint info) for our `.safetensors`, an official `.pth`/`.pt`, or a name."""
+    path = resolve_model(path_or_name)
+    if path.suffix.lower() == CHECKPOINT_SUFFIX or _looks_like_safetensors(path):
+        model, info = load_checkpoint(path, device)
+        from ukan_core.store import bundled_location
+
+        location = bundled_location(path)
+        if location is not None:  # so that a fine-tune names its parent "name/bundled"
+            info["name"], info["version"] = location
+        return model, info
+    model, info = import_official(path)
+    return model.to(_device(device)).eval(), info
+
+
+def load_model(path_or_name: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The model (eval mode, on `device`) of a checkpoint file, bundled model name or store name."""
+    return load_model_with_info(path_or_name, device)[0]
+
+
+# -- internals -------------------------------------------------------------------------------
+def _device(device: str | torch.device) -> torch.device:
+    from ukan_core.device import pick_device
+
+    return pick_device(device)
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path.name}: file not found" if not path.exists() else f"{path.name}: not a file")
+    not_ours = f"{path.name}: not a UKAN Studio checkpoint (.safetensors)"
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        prefix = fh.read(8)
+        if len(prefix) < 8:
+            raise CheckpointError(f"{path.name}: empty file, not a model checkpoint" if size == 0 else not_ours)
+        (length,) = struct.unpack("<Q", prefix)
+        if length < 2 or length > min(_MAX_HEADER, size - 8):
+            raise CheckpointError(not_ours)
+        data = fh.read(length)
+    try:
+        header = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CheckpointError(not_ours) from None
+    if not isinstance(header, dict):
+        raise CheckpointError(not_ours)
+    return header
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    try:
+        _read_header(path)
+    except CheckpointError:
+        return False
+    return True
+
+
+def _default_class_names(model: nn.Module) -> list[str]:
+    n = getattr(getattr(model, "config", None), "num_classes", None)
+    if n is None:
+        return []
+    return ["foreground"] if n == 1 else [f"class {k + 1}" for k in range(n)]
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return value.item()
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    raise TypeError(f"metadata value of type {type(value).__name__} is not JSON-serialisable")
