@@ -1,0 +1,228 @@
+"""Fine-tune a trained U-KAN on a user's corrected masks, and say honestly whether it helped.
+
+`finetune` never touches the base model: it trains copies, measures base and new model on
+corrections held out from training, and adds the result to the model store as a new version.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ukan_core.errors import DatasetError
+from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
+from ukan_core.training.recipes import FINETUNE, Recipe
+
+MIN_PAIRS = 2
+KFOLD_BELOW = 5
+MAX_FOLDS = 3
+METRIC_KEYS = ("iou", "iou_mean", "f1", "f1_mean")
+
+
+@dataclass
+class FinetuneReport:
+    """Before/after scores on held-out corrections and what was written.
+
+    `base_metrics` and `new_metrics` have iou (pooled over all held-out pixels, as the
+    official), iou_mean (per image), f1, f1_mean and n, measured at network resolution.
+    With k-fold (`folds` > 1) they are means over the folds.
+    """
+
+    base: str
+    base_metrics: dict[str, float]
+    new_metrics: dict[str, float]
+    n_train: int
+    n_val: int
+    steps: int
+    seconds: float
+    folds: int = 1
+    stopped: str = "completed"
+    version: Any = None
+    path: Path | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def improved(self) -> bool:
+        """True when the new model scores a higher pooled IoU on the held-out corrections."""
+        return self.new_metrics.get("iou", 0.0) > self.base_metrics.get("iou", 0.0)
+
+
+def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
+    """(model, checkpoint info, label) for a model name, a path, a store version or a (model, info) pair."""
+    from ukan_core.io.checkpoints import load_model_with_info
+
+    if isinstance(base, tuple) and len(base) == 2 and isinstance(base[0], nn.Module):
+        model, info = base
+        return model, dict(info), str(info.get("name") or "model")
+    path = getattr(base, "path", None)
+    model, info = load_model_with_info(path if path is not None else base, device="cpu")
+    label = str(base) if isinstance(base, (str, Path)) else str(info.get("name") or Path(path).stem)
+    return model, dict(info), label
+
+
+def fold_plan(n: int, seed: int, val_fraction: float = 0.2) -> list[tuple[list[int], list[int]]]:
+    """(train indices, held-out indices) for each run that measures the fine-tune.
+
+    5 or more pairs: one split, `val_fraction` held out (at least 1). Fewer: k-fold with
+    k = min(n, 3) (leave-one-out for 2 or 3 pairs), every pair held out exactly once.
+    """
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    if n >= KFOLD_BELOW:
+        n_val = max(1, int(round(n * val_fraction)))
+        return [(sorted(order[n_val:]), sorted(order[:n_val]))]
+    k = min(n, MAX_FOLDS)
+    folds = [order[i::k] for i in range(k)]
+    return [(sorted(j for f in folds[:i] + folds[i + 1:] for j in f), sorted(folds[i])) for i in range(k)]
+
+
+def finetune(
+    base: Any,
+    pairs: Sequence[Any],
+    *,
+    recipe: Recipe = FINETUNE,
+    store: Any = None,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    budget_s: float | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    out: Path | None = None,
+    save: bool = True,
+) -> FinetuneReport:
+    """Train a copy of `base` on corrected `pairs`; the base itself is never modified.
+
+    With 5 or more pairs, 20 % (at least one) are held out: the copy trains on the rest, stops
+    early on the held-out ones and keeps its best step; base and new model are scored there.
+    With 2-4 pairs there is too little to hold out once, so the measurement is k-fold
+    (leave-one-out for 2-3 pairs, 3 folds for 4): each fold trains a copy on the other pairs
+    and scores base and copy on its held-out pairs; the report gives the means over folds.
+    The model kept is then trained on all pairs for the mean best step count of the folds.
+    The new model is added to `store` (default: the user's store) as a version of `name`
+    (default: the base's name) with its parent, data fingerprint, recipe, scores and time,
+    and/or written to `out`. `save=False` writes nothing. Cancelled or failed: nothing written.
+    The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by the runs.
+    """
+    from ukan_core.preprocess import Preprocessing
+    from ukan_core.training.publish import publish, training_metadata
+    from ukan_core.training.trainer import fit
+
+    progress = progress or no_progress
+    cancel = cancel or NEVER
+    pairs = list(pairs)
+    if len(pairs) < MIN_PAIRS:
+        raise DatasetError(
+            f"fine-tune: need at least {MIN_PAIRS} corrected images (one to learn from, one to check), got {len(pairs)}"
+        )
+    started = time.monotonic()
+    budget_s = budget_s if budget_s is not None else recipe.budget_s
+    base_model, info, label = resolve_base(base)
+    preprocessing = Preprocessing.from_dict(info.get("preprocessing"))
+    recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, 4))
+    plan = fold_plan(len(pairs), seed, recipe.val_fraction)
+    runs = len(plan) + (1 if len(plan) > 1 else 0)
+    base_scores, new_scores, best_steps, steps = [], [], [], 0
+    result = model = None
+    for i, (train_idx, val_idx) in enumerate(plan):
+        train_pairs = [pairs[j] for j in train_idx]
+        val_pairs = [pairs[j] for j in val_idx]
+        base_scores.append(_score(base_model, val_pairs, preprocessing, device))
+        model = copy.deepcopy(base_model)
+        result = fit(
+            model, train_pairs, val_pairs, recipe, preprocessing=preprocessing, device=device,
+            progress=_run_progress(progress, i, runs, f"fold {i + 1}/{len(plan)}" if len(plan) > 1 else "fine-tune"),
+            cancel=cancel, budget_s=_share(budget_s, started, runs - i), seed=seed + i,
+        )
+        steps += result.steps
+        best_steps.append(result.best_step)
+        new_scores.append(_metrics_from_fit(result.metrics))
+    if len(plan) > 1:
+        final_steps = max(1, int(round(float(np.mean(best_steps)))))
+        final_recipe = dataclasses.replace(recipe, max_steps=final_steps, patience=None)
+        model = copy.deepcopy(base_model)
+        result = fit(
+            model, pairs, [], final_recipe, preprocessing=preprocessing, device=device,
+            progress=_run_progress(progress, runs - 1, runs, "all pairs"),
+            cancel=cancel, budget_s=_share(budget_s, started, 1), seed=seed + len(plan),
+        )
+        steps += result.steps
+    base_metrics, new_metrics = _mean(base_scores), _mean(new_scores)
+    n_val = sum(len(v) for _, v in plan) // len(plan)
+    report = FinetuneReport(
+        base=label, base_metrics=base_metrics, new_metrics=new_metrics,
+        n_train=len(pairs) if len(plan) > 1 else len(plan[0][0]), n_val=n_val, steps=steps,
+        seconds=time.monotonic() - started, folds=len(plan), stopped=result.stopped,
+    )
+    cancel.raise_if_cancelled()
+    parent = _parent(info, label)
+    report.metadata = training_metadata(
+        model, result, recipe=recipe, preprocessing=preprocessing, pairs=pairs, n_train=report.n_train,
+        n_val=n_val, data=None, seed=seed, name=name or info.get("name") or Path(label).stem, parent=parent,
+        base_info=info, extra_training={"kind": "finetune", "folds": len(plan), "total_steps": steps,
+                                        "seconds": round(report.seconds, 1)},
+        metrics={"held_out": new_metrics, "base_held_out": base_metrics, "folds": len(plan)},
+    )
+    if save:
+        target_name = report.metadata["name"] if (store is not None or name or out is None) else None
+        report.path, report.version = publish(model, report.metadata, out=out, name=target_name, store=store)
+    return report
+
+
+def _score(model: nn.Module, pairs: Sequence[Any], preprocessing: Any, device: str) -> dict[str, float]:
+    """Scores of `model` on `pairs` at network resolution (as the validation inside `fit`)."""
+    from ukan_core.data.dataset import SegmentationDataset
+    from ukan_core.device import pick_device
+    from ukan_core.training.evaluate import validation_metrics
+    from torch.utils.data import DataLoader
+
+    dev = pick_device(device)
+    model.to(dev)
+    config = model.config
+    dataset = SegmentationDataset(list(pairs), preprocessing, num_classes=config.num_classes,
+                                  input_channels=config.input_channels)
+    loader = DataLoader(dataset, batch_size=4)
+    scores = validation_metrics(model, loader, dev)
+    model.to("cpu")
+    return scores
+
+
+def _metrics_from_fit(metrics: dict[str, float]) -> dict[str, float]:
+    return {k: metrics.get(f"val_{k}", float("nan")) for k in (*METRIC_KEYS, "n")}
+
+
+def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
+    out = {k: float(np.mean([s[k] for s in scores])) for k in METRIC_KEYS}
+    out["n"] = int(sum(s["n"] for s in scores))
+    return out
+
+
+def _share(budget_s: float | None, started: float, runs_left: int) -> float | None:
+    """An equal share of what is left of the budget for each remaining run."""
+    if budget_s is None:
+        return None
+    return max(1.0, (budget_s - (time.monotonic() - started)) / max(1, runs_left))
+
+
+def _run_progress(progress: ProgressCallback, index: int, runs: int, label: str) -> ProgressCallback:
+    def report(p: Progress) -> None:
+        total = max(1, p.total)
+        done = index * total + p.done
+        progress(Progress(done=done, total=runs * total, message=f"{label}: {p.message}",
+                          extra={**p.extra, "run": index + 1, "runs": runs}))
+
+    return report
+
+
+def _parent(info: dict[str, Any], label: str) -> str:
+    name, version = info.get("name"), info.get("version")
+    if name and version is not None:
+        return f"{name}/{version}"
+    return str(name or Path(label).name)
