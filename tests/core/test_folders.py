@@ -114,3 +114,57 @@ def test_split_and_kfold_are_deterministic_and_cover_everything(tmp_path: Path) 
     held_out = sorted(p.id for _, val in folds for p in val)
     assert held_out == sorted(p.id for p in pairs)
     assert all(not set(t) & set(v) for t, v in folds)
+
+
+def test_busi_as_published_merges_extra_lesion_masks(tmp_path: Path) -> None:
+    second = np.zeros((16, 20), np.uint8)
+    second[12:15, 0:4] = 255
+    _write(tmp_path / "benign" / "benign (1).png", _image())
+    _write(tmp_path / "benign" / "benign (1)_mask.png", _mask())
+    _write(tmp_path / "benign" / "benign (1)_mask_1.png", second)
+    _write(tmp_path / "normal" / "normal (1).png", _image())
+    _write(tmp_path / "normal" / "normal (1)_mask.png", np.zeros((16, 20), np.uint8))
+    assert detect_layout(tmp_path) == "busi-flat"
+    pairs = scan_labelled_folder(tmp_path)
+    assert [p.id for p in pairs] == ["benign (1)", "normal (1)"]
+    _, label = load_pair(pairs[0])
+    assert label[5, 6] == 1 and label[13, 1] == 1 and label.max() == 1
+
+
+def test_busi_as_published_without_mask_names_the_image(tmp_path: Path) -> None:
+    _write(tmp_path / "a.png", _image())
+    _write(tmp_path / "a_mask.png", _mask())
+    _write(tmp_path / "b.png", _image())
+    with pytest.raises(DatasetError, match=r"^b\.png: no mask named b_mask\.png beside it$"):
+        scan_labelled_folder(tmp_path)
+
+
+def test_mask_values_follow_the_official_rule(tmp_path: Path) -> None:
+    soft = _mask()
+    soft[4, 5] = 100          # a JPEG-like grey edge pixel of a 0/255 mask: off (below 0.5)
+    soft[0, 0] = 3            # grey noise: off
+    labels = np.zeros((16, 20), np.uint8)
+    labels[0:3, 0:3] = 2      # a Studio label mask (values 0..K): kept as labels
+    for name, mask in (("soft", soft), ("labels", labels)):
+        _write(tmp_path / name / "images" / "a.png", _image())
+        _write(tmp_path / name / "masks" / "a.png", mask)
+    _, soft_label = load_pair(scan_labelled_folder(tmp_path / "soft")[0])
+    assert soft_label[4, 5] == 0 and soft_label[0, 0] == 0 and soft_label[5, 6] == 1
+    _, label = load_pair(scan_labelled_folder(tmp_path / "labels")[0])
+    assert label[1, 1] == 2 and label.max() == 2
+
+
+def test_unreadable_mask_is_one_line(tmp_path: Path) -> None:
+    _write(tmp_path / "images" / "g.png", _image())
+    (tmp_path / "masks" / "0").mkdir(parents=True)
+    (tmp_path / "masks" / "0" / "g.png").write_bytes(b"\x89PNG broken")
+    (pair,) = scan_labelled_folder(tmp_path)
+    with pytest.raises(DatasetError, match=r"^g\.png: ") as info:
+        load_pair(pair)
+    assert "\n" not in str(info.value)
+
+
+def test_images_folder_without_masks_names_the_folder(tmp_path: Path) -> None:
+    _write(tmp_path / "lonely" / "images" / "a.png", _image())
+    with pytest.raises(DatasetError, match=r"^lonely: no image/mask pairs found; expected images/ \+ masks/0/"):
+        scan_labelled_folder(tmp_path / "lonely")

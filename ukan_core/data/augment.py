@@ -16,9 +16,12 @@ def augment_pair(image: np.ndarray, label: np.ndarray, rng: np.random.Generator,
     Args:
         image: (H, W, C) uint8.
         label: (H, W) uint8 label mask.
-    Returns new contiguous arrays (the inputs are not modified).
+    Returns new contiguous arrays (the inputs are not modified). A non-square image only gets
+    half turns, so every item of a batch keeps the same (H, W).
     """
     k = int(rng.integers(0, 4))
+    if image.shape[0] != image.shape[1]:
+        k = 2 * (k % 2)
     image, label = np.rot90(image, k, axes=(0, 1)), np.rot90(label, k, axes=(0, 1))
     if rng.uniform() < 0.5:
         image, label = image[:, ::-1], label[:, ::-1]

@@ -23,6 +23,9 @@ class SegmentationDataset(Dataset):
     With `augment`, each item gets a random rot90/flip/intensity change drawn from a generator
     seeded by (seed, epoch, index) — call `set_epoch` each epoch for fresh draws that are still
     reproducible.
+    With fit "pad" the pairs are still resized to `input_size` (a batch needs one size); the
+    padding then only applies at inference to images of other sizes. A mask whose size differs
+    from its image raises DatasetError naming both files (when the pair is first read).
     """
 
     def __init__(self, pairs: Sequence[Pair], preprocessing: Preprocessing, *, augment: bool = False,
@@ -64,5 +67,8 @@ class SegmentationDataset(Dataset):
         x = prepare(image, self.preprocessing)  # (3, h, w) float32
         if self.input_channels == 1:
             x = x[:1]  # grey models see channel 0, as `Segmenter` feeds them
-        target = np.stack([(label == k + 1) for k in range(self.num_classes)]).astype(np.float32)
+        if self.num_classes == 1:
+            target = (label > 0)[None].astype(np.float32)  # every labelled class is the foreground
+        else:
+            target = np.stack([(label == k + 1) for k in range(self.num_classes)]).astype(np.float32)
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(target)

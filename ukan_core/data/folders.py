@@ -7,12 +7,19 @@ Layouts (detected automatically by `detect_layout`):
 - "images-masks": `images/` + `masks/` holding `<stem>.png` or `<stem>_mask.png`.
 - "studio": images directly in the folder, masks in the Studio's annotation store
   (`.ukan-studio/`); only images whose status is "corrected" count as labelled.
+- "busi-flat": the BUSI download as published: `<stem>.png` beside `<stem>_mask.png` (and extra
+  lesions in `<stem>_mask_1.png`, ... which are merged), in the folder or its sub-folders
+  (`benign/`, `malignant/`, `normal/`).
 Only file names are read here; pixels are read (and sizes checked) by `load_pair`.
+
+Multi-class choice: a `Pair` holds one binary mask file per class (`masks[k]` is class k+1);
+`load_pair` combines them into one label mask 0..K (a later class wins where two overlap).
 """
 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,15 +31,18 @@ from ukan_core.io.images import is_image_file, read_image, to_rgb8
 from ukan_core.io.masks import read_mask
 
 STUDIO_FOLDER = ".ukan-studio"
+MAX_LABEL_VALUE = 20  # a single mask whose values are all <= 20 holds class labels, not grey levels
 
 
 @dataclass(frozen=True)
 class Pair:
-    """One labelled image. `masks` holds one file per class (binary masks, class k+1 = masks[k])."""
+    """One labelled image. `masks` holds one file per class (binary masks, class k+1 = masks[k]);
+    `extra_masks` are more masks of class 1 merged into it (BUSI's `_mask_1.png` files)."""
 
     image: Path
     masks: tuple[Path, ...]
     id: str
+    extra_masks: tuple[Path, ...] = ()
 
     @property
     def mask(self) -> Path:
@@ -41,7 +51,7 @@ class Pair:
 
 
 def detect_layout(folder: str | Path) -> str:
-    """"official", "images-masks" or "studio"; DatasetError when the folder has none of them."""
+    """"official", "images-masks", "studio" or "busi-flat"; DatasetError when the folder has none."""
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
@@ -51,6 +61,8 @@ def detect_layout(folder: str | Path) -> str:
         return "official" if numbered else "images-masks"
     if (root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None:
         return "studio"
+    if _flat_mask_files(root):
+        return "busi-flat"
     raise DatasetError(
         f"{root.name}: no image/mask pairs found; expected images/ + masks/0/ (official layout), "
         "images/ + masks/, or a folder annotated in UKAN Studio"
@@ -63,6 +75,8 @@ def scan_labelled_folder(folder: str | Path) -> list[Pair]:
     layout = detect_layout(root)
     if layout == "studio":
         pairs = studio_corrected_pairs(root)
+    elif layout == "busi-flat":
+        pairs = _scan_flat(root)
     else:
         pairs = _scan_images_masks(root, layout)
     if not pairs:
@@ -81,36 +95,38 @@ def studio_corrected_pairs(folder: str | Path) -> list[Pair]:
 def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 image (H, W, 3), uint8 label mask (H, W) with 0 background, k+1 for class k).
 
-    A binary mask stored as 0/255 (or any non-zero value) becomes 0/1. Raises DatasetError naming
-    the file for an unreadable file or a mask whose size differs from its image.
+    A single mask file holding small values 0..K (0/1, or the Studio's multi-class labels) is kept
+    as stored; otherwise each class file is made binary by the official rule (`mask_is_on`). Raises
+    DatasetError naming the file for an unreadable file or a mask whose size differs from its image.
     """
     try:
         image = to_rgb8(read_image(pair.image))
     except BadImageError as exc:
         raise DatasetError(str(exc)) from None
     label = np.zeros(image.shape[:2], np.uint8)
-    for k, mask_path in enumerate(pair.masks):
-        try:
-            mask = read_mask(mask_path)
-        except BadImageError as exc:
-            raise DatasetError(str(exc)) from None
-        if mask.shape != label.shape:
-            raise DatasetError(
-                f"{mask_path.name}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
-                f"{pair.image.name} is {label.shape[1]}x{label.shape[0]}"
-            )
-        if len(pair.masks) == 1 and mask.max() > 1 and len(np.unique(mask)) > 2:
-            label = mask.copy()  # a label-value mask (0..K) from the Studio or another tool
-        else:
-            label[mask > 0] = k + 1
+    files = [(k + 1, path) for k, path in enumerate(pair.masks)] + [(1, path) for path in pair.extra_masks]
+    for value, mask_path in files:
+        mask = _read_sized_mask(mask_path, pair.image, label.shape)
+        if len(files) == 1 and mask.max() <= MAX_LABEL_VALUE:
+            return image, mask  # 0/1 or label values 0..K (the Studio's masks): keep them
+        label[mask_is_on(mask)] = value
     return image, label
+
+
+def mask_is_on(mask: np.ndarray) -> np.ndarray:
+    """Foreground of one binary mask file, as the official code reads it: the mask is divided by
+    255 and, when its maximum is then below 1 (0/1 or 0/k masks), every non-zero pixel is on;
+    otherwise (0..255 masks, e.g. with JPEG edges) pixels above 0.5 are on, as `iou_score` counts."""
+    if int(mask.max()) < 255:
+        return mask > 0
+    return mask > 127
 
 
 def split_pairs(pairs: Sequence[Pair], val_fraction: float = 0.2, seed: int = 2981) -> tuple[list[Pair], list[Pair]]:
     """Deterministic train/validation split (80/20 by default, seeded as the official dataseed)."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
-    items = sorted(pairs, key=lambda p: p.id)
+    items = sorted(pairs, key=_order)
     random.Random(seed).shuffle(items)
     n_val = max(1, round(len(items) * val_fraction)) if len(items) > 1 else 0
     return items[n_val:], items[:n_val]
@@ -120,10 +136,14 @@ def kfold_pairs(pairs: Sequence[Pair], k: int, seed: int = 0) -> list[tuple[list
     """k (train, validation) folds that together hold out every pair once."""
     if not 2 <= k <= len(pairs):
         raise ValueError(f"k must be between 2 and the number of pairs ({len(pairs)}), got {k}")
-    items = sorted(pairs, key=lambda p: p.id)
+    items = sorted(pairs, key=_order)
     random.Random(seed).shuffle(items)
     folds = [items[i::k] for i in range(k)]
     return [([p for j, f in enumerate(folds) if j != i for p in f], folds[i]) for i in range(k)]
+
+
+def _order(pair: Pair) -> tuple[str, str]:
+    return str(pair.id), str(pair.image)
 
 
 # -- layouts -----------------------------------------------------------------------------------
@@ -172,3 +192,50 @@ def _studio_fallback(root: Path) -> Path | None:
 
     location = fallback_location(root)
     return location if location.is_dir() else None
+
+
+def _read_sized_mask(mask_path: Path, image_path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        mask = read_mask(mask_path)
+    except BadImageError as exc:
+        raise DatasetError(str(exc)) from None
+    if mask.shape != shape:
+        raise DatasetError(
+            f"{mask_path.name}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
+            f"{image_path.name} is {shape[1]}x{shape[0]}"
+        )
+    return mask
+
+
+_FLAT_MASK = re.compile(r"^(?P<stem>.+)_mask(?:_\d+)?$")
+
+
+def _flat_mask_files(root: Path) -> list[Path]:
+    """`*_mask.png` / `*_mask_<n>.png` files in `root` and its direct sub-folders (BUSI as published)."""
+    folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for folder in folders for p in folder.iterdir()
+                  if p.is_file() and is_image_file(p) and _FLAT_MASK.match(p.stem))
+
+
+def _scan_flat(root: Path) -> list[Pair]:
+    masks_by_image: dict[Path, list[Path]] = {}
+    for mask in _flat_mask_files(root):
+        stem = _FLAT_MASK.match(mask.stem).group("stem")  # type: ignore[union-attr]
+        masks_by_image.setdefault(mask.parent / stem, []).append(mask)
+    folders = {stem.parent for stem in masks_by_image}
+    images = sorted(p for folder in folders for p in folder.iterdir()
+                    if p.is_file() and is_image_file(p) and not _FLAT_MASK.match(p.stem))
+    pairs: list[Pair] = []
+    missing: list[str] = []
+    for image in images:
+        masks = sorted(masks_by_image.get(image.parent / image.stem, []), key=lambda m: (len(m.stem), m.stem))
+        if not masks:
+            missing.append(image.name)
+            continue
+        pairs.append(Pair(image=image, masks=(masks[0],), id=image.stem, extra_masks=tuple(masks[1:])))
+    if missing:
+        raise DatasetError(
+            f"{missing[0]}: no mask named {Path(missing[0]).stem}_mask.png beside it"
+            + (f" ({len(missing)} images without a mask)" if len(missing) > 1 else "")
+        )
+    return pairs
