@@ -1,0 +1,155 @@
+"""How long does the window freeze while Segment all and Retrain run? (run by hand)
+
+A 10 ms QTimer heartbeat runs on the GUI thread while the jobs run in their workers; the
+largest gap between two beats is the longest the window could not answer. Target: <= 50 ms
+on 2 cores.
+
+    QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_ui_stall.py [--images 40] [--size 256]
+        [--model PATH] [--budget 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "studio"))
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Slot  # noqa: E402
+
+
+class Heartbeat(QObject):
+    """Records the gaps between 10 ms timer ticks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = QElapsedTimer()
+        self.gaps: list[float] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self.on_tick)
+        self._last = 0.0
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self.clock.start()
+        self._last = 0.0
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    @Slot()
+    def on_tick(self) -> None:
+        now = self.clock.nsecsElapsed() / 1e6
+        self.gaps.append(now - self._last)
+        self._last = now
+
+    def summary(self) -> str:
+        gaps = sorted(self.gaps)
+        if not gaps:
+            return "no beats"
+        p99 = gaps[int(0.99 * (len(gaps) - 1))]
+        return f"max gap {gaps[-1]:.1f} ms, p99 {p99:.1f} ms over {len(gaps)} beats"
+
+
+def _tiny_model(folder: Path) -> Path:
+    import torch
+
+    from ukan_core.io.checkpoints import save_checkpoint
+    from ukan_core.models.configs import build_model
+
+    torch.manual_seed(0)
+    path = folder / "bench-ukan.safetensors"
+    save_checkpoint(build_model("ukan", {"embed_dims": (32, 48, 64)}), path,
+                    {"preprocessing": {"mode": "standard", "fit": "resize", "input_size": [256, 256]},
+                     "input_size": [256, 256], "name": "bench-ukan", "class_names": ["lesion"]})
+    return path
+
+
+def _wait_job(window, kind: str, timeout_s: float) -> None:
+    loop = QEventLoop()
+    done: list[str] = []
+
+    class Catcher(QObject):
+        @Slot(str)
+        def on_finished(self, finished: str) -> None:
+            if finished == kind:
+                done.append(finished)
+                loop.quit()
+
+    catcher = Catcher()
+    window.jobFinished.connect(catcher.on_finished)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    window.jobFinished.disconnect(catcher.on_finished)
+    if not done:
+        raise SystemExit(f"{kind} did not finish within {timeout_s:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=40)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--budget", type=float, default=20.0, help="retrain budget in seconds")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    work = Path(tempfile.mkdtemp(prefix="ukan-bench-"))
+    os.environ.setdefault("UKAN_STUDIO_HOME", str(work / "home"))
+
+    import cv2
+
+    from conftest import synthetic_scan
+    from ukan_studio.app import create_main_window, ensure_application
+
+    folder = work / "scans"
+    folder.mkdir()
+    truths = {}
+    for i in range(args.images):
+        image, mask = synthetic_scan(i, args.size, args.size)
+        cv2.imwrite(str(folder / f"scan{i:03d}.png"), image)
+        truths[f"scan{i:03d}.png"] = mask
+    model = args.model or _tiny_model(work)
+
+    app = ensure_application()
+    window = create_main_window(folder)   # as the app starts: warm-up imports torch and the engine
+    warm = QEventLoop()
+    window.jobs.warmed_up.connect(warm.quit)
+    QTimer.singleShot(120_000, warm.quit)
+    warm.exec()
+    window.settings.device = "cpu"
+    window.models_panel.add_model_file(model)
+    window.show()
+    app.processEvents()
+    beat = Heartbeat()
+
+    beat.start()
+    started = time.perf_counter()
+    window.findChild(type(window.actions["actionSegmentAll"]), "actionSegmentAll").trigger()
+    _wait_job(window, "segment_all", 600)
+    beat.stop()
+    print(f"Segment all ({args.images} images, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+
+    for name in list(truths)[:6]:
+        window.session.store.save_mask(name, truths[name], "corrected")
+    window.retrain_panel.budget.setValue(args.budget / 60.0)
+    beat.start()
+    started = time.perf_counter()
+    window.actions["actionRetrain"].trigger()
+    _wait_job(window, "retrain", args.budget + 600)
+    beat.stop()
+    print(f"Retrain (budget {args.budget:.0f} s, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+    print(f"retrain report: {window.retrain_panel.report.text()!r}")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

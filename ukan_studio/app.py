@@ -1,0 +1,80 @@
+"""Start UKAN Studio: `ukan-studio [FOLDER]` or `python -m ukan_studio [FOLDER]`.
+
+The window appears before torch is imported; a background worker imports it and reports the
+device. At first start with no folder, the bundled sample images open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from ukan_studio.main_window import MainWindow
+from ukan_studio.settings import load_settings
+from ukan_studio.theme import apply_theme
+
+APP_ID = "UKAN Studio"
+GIL_SWITCH_S = 0.001   # workers hand the GIL back to the window sooner (default 5 ms): smoother UI
+
+
+def ensure_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (created once, themed as the settings say)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else [sys.argv[0]])
+        app.setApplicationName(APP_ID)
+        app.setOrganizationName("UKAN Studio")
+        app.setApplicationDisplayName(APP_ID)
+    assert isinstance(app, QApplication)
+    return app
+
+
+def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up: bool = True) -> MainWindow:
+    """Build the window; open `folder`, else the last folder, else (first start) the bundled samples."""
+    app = ensure_application()
+    sys.setswitchinterval(GIL_SWITCH_S)
+    settings = load_settings()
+    apply_theme(app, settings.theme)
+    window = MainWindow(settings)
+    if folder is not None:
+        window.open_folder(folder)
+    elif not settings.recent_folders:
+        window.open_samples()                      # first start: something to look at at once
+    elif Path(settings.recent_folders[0]).is_dir():
+        window.open_folder(settings.recent_folders[0])   # carry on where the user left off
+    if warm_up:
+        window.jobs.warm_up(settings.device)
+    return window
+
+
+def _follow_system_theme(app: QApplication, window: MainWindow) -> None:
+    hints = app.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        hints.colorSchemeChanged.connect(window.on_system_color_scheme_changed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `ukan-studio` entry point."""
+    multiprocessing.freeze_support()   # Retrain's child process in a frozen (PyInstaller) app
+    parser = argparse.ArgumentParser(prog="ukan-studio", description="Segment, correct and retrain with U-KAN.")
+    parser.add_argument("folder", nargs="?", help="a folder of images to open")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = ensure_application(sys.argv[:1])
+    folder = Path(args.folder).expanduser() if args.folder else None
+    if folder is not None and not folder.is_dir():
+        parser.error(f"{folder}: not a folder")
+    window = create_main_window(folder)
+    _follow_system_theme(app, window)
+    window.show()
+    return app.exec()

@@ -1,0 +1,1 @@
+"""The image canvas, its overlay, the mask-editing tools and their undo commands."""

@@ -1,0 +1,1 @@
+"""Dock panels: they show state and emit intents; they never call torch."""

@@ -1,0 +1,61 @@
+"""Export options: the folder, binary 0/255 or label values, and which images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget,
+)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out_dir: Path
+    scope: str   # "all", "corrected" or "selected"
+    mode: str    # "binary" or "labels"
+
+
+class ExportDialog(QDialog):
+    def __init__(self, parent: QWidget | None, start_dir: str, mode: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export masks")
+        self.folder = QLineEdit(start_dir, self)
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._on_browse_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.mode = QComboBox(self)
+        self.mode.addItem("Binary (0 / 255)", "binary")
+        self.mode.addItem("Label values (0, 1, 2, …)", "labels")
+        self.mode.setCurrentIndex(1 if mode == "labels" else 0)
+        self.scope = QComboBox(self)
+        self.scope.addItem("All images with a mask", "all")
+        self.scope.addItem("Corrected images only", "corrected")
+        self.scope.addItem("Images selected in the list", "selected")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Folder", row)
+        form.addRow("Pixel values", self.mode)
+        form.addRow("Images", self.scope)
+        form.addRow(buttons)
+
+    def _on_browse_clicked(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Export masks to", self.folder.text())
+        if chosen:
+            self.folder.setText(chosen)
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(Path(self.folder.text()).expanduser(), self.scope.currentData(), self.mode.currentData())
+
+
+def ask_export_options(parent: QWidget | None, start_dir: str, mode: str) -> ExportOptions | None:
+    """Show the dialog; None when cancelled or no folder was given."""
+    dialog = ExportDialog(parent, start_dir, mode)
+    if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
+        return None
+    return dialog.options()

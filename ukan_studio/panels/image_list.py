@@ -1,0 +1,194 @@
+"""The image list: names at once, thumbnails as rows come into view, a status pill per image."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Slot,
+)
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from ukan_studio.panels.thumbnails import THUMB_SIZE, ThumbnailLoader
+from ukan_studio.session import Session
+
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_COLORS = {
+    "unlabelled": QColor(128, 132, 140),
+    "predicted": QColor(64, 156, 255),
+    "corrected": QColor(46, 184, 114),
+    "error": QColor(226, 72, 72),
+}
+STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected": "corrected", "error": "unreadable"}
+
+
+class ImageListModel(QAbstractListModel):
+    """Rows are the session's image names; thumbnails load lazily on a pool thread."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._thumbs: dict[str, QPixmap | None] = {}   # None: requested (or failed)
+        self._errors: set[str] = set()
+        self.loader = ThumbnailLoader(self)
+        self.loader.ready.connect(self._on_loader_ready)
+        self.loader.failed.connect(self._on_loader_failed)
+        session.folder_opened.connect(self._on_session_folder_opened)
+        session.status_changed.connect(self._on_session_status_changed)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._session.names)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._session.names):
+            return None
+        name = self._session.names[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return name
+        if role == STATUS_ROLE:
+            return "error" if name in self._errors else self._session.status(name)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{name}\n{STATUS_TEXT[self.data(index, STATUS_ROLE)]}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            if name not in self._thumbs and self._session.folder is not None:
+                self._thumbs[name] = None
+                self.loader.request(name, self._session.folder / name)
+            return self._thumbs.get(name)
+        return None
+
+    def row_of(self, name: str) -> int:
+        try:
+            return self._session.names.index(name)
+        except ValueError:
+            return -1
+
+    def mark_error(self, name: str) -> None:
+        self._errors.add(name)
+        self._refresh(name)
+
+    def _refresh(self, name: str) -> None:
+        row = self.row_of(name)
+        if row >= 0:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
+    @Slot(str)
+    def _on_session_folder_opened(self, _folder: str) -> None:
+        self.beginResetModel()
+        self.loader.reset()
+        self._thumbs.clear()
+        self._errors.clear()
+        self.endResetModel()
+
+    @Slot(str, str)
+    def _on_session_status_changed(self, name: str, _status: str) -> None:
+        self._refresh(name)
+
+    @Slot(int, str, QImage)
+    def _on_loader_ready(self, generation: int, name: str, image: QImage) -> None:
+        if generation == self.loader.generation:
+            self._thumbs[name] = QPixmap.fromImage(image)
+            self._refresh(name)
+
+    @Slot(int, str)
+    def _on_loader_failed(self, generation: int, name: str) -> None:
+        if generation == self.loader.generation:
+            self.mark_error(name)
+
+
+class ImageStatusFilter(QSortFilterProxyModel):
+    """Shows only images of one status (or all). Rows do not vanish while the user edits: the
+    filter is applied when it is chosen, not each time a status changes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._status: str | None = None
+        self.setDynamicSortFilter(False)
+
+    @property
+    def status(self) -> str | None:
+        return self._status
+
+    def set_status(self, status: str | None) -> None:
+        self.beginFilterChange()
+        self._status = status
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self._status is None:
+            return True
+        index = self.sourceModel().index(source_row, 0, source_parent)
+        return index.data(STATUS_ROLE) == self._status
+
+
+class ImageRowDelegate(QStyledItemDelegate):
+    """Thumbnail, file name and a small coloured status pill."""
+
+    ROW_HEIGHT = THUMB_SIZE + 12
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(200, self.ROW_HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        painter.save()
+        rect: QRect = option.rect
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            painter.fillRect(rect, palette.highlight())
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(rect, palette.alternateBase())
+        thumb_rect = QRect(rect.left() + 8, rect.top() + 6, THUMB_SIZE, THUMB_SIZE)
+        painter.fillRect(thumb_rect, QColor(0, 0, 0, 60))
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        if isinstance(pixmap, QPixmap) and not pixmap.isNull():
+            scaled = pixmap.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, scaled.width(), scaled.height())
+            target.moveCenter(thumb_rect.center())
+            painter.drawPixmap(target, pixmap)
+        status = index.data(STATUS_ROLE) or "unlabelled"
+        text_color = palette.highlightedText().color() if selected else palette.text().color()
+        x = thumb_rect.right() + 10
+        name_font = QFont(option.font)
+        painter.setFont(name_font)
+        painter.setPen(text_color)
+        name_rect = QRect(x, rect.top() + 8, rect.right() - x - 6, 20)
+        name = painter.fontMetrics().elidedText(str(index.data()), Qt.TextElideMode.ElideMiddle, name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        pill_font = QFont(option.font)
+        pill_font.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.82))
+        painter.setFont(pill_font)
+        label = STATUS_TEXT.get(status, status)
+        width = painter.fontMetrics().horizontalAdvance(label) + 14
+        pill = QRect(x, rect.top() + 32, width, 17)
+        color = STATUS_COLORS.get(status, STATUS_COLORS["unlabelled"])
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        fill = QColor(color)
+        fill.setAlpha(60 if not selected else 120)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(pill, 8, 8)
+        light_theme = palette.base().color().lightness() > 128
+        painter.setPen(text_color if selected else (color.darker(140) if light_theme else color.lighter(135)))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
+
+
+class ImageListView(QListView):
+    """The list widget (objectName "imageList"); uniform rows so 1,000 names lay out instantly."""
+
+    def __init__(self, model: QAbstractListModel | QSortFilterProxyModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imageList")
+        self.setModel(model)
+        self.setItemDelegate(ImageRowDelegate(self))
+        self.setUniformItemSizes(True)
+        self.setMouseTracking(True)
+        self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.setMinimumWidth(220)
+
+    def selected_names(self) -> list[str]:
+        return sorted({str(i.data()) for i in self.selectionModel().selectedIndexes()})

@@ -1,0 +1,158 @@
+"""The model selector: bundled models and stored versions; roll back to the previous version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ukan_studio.model_catalog import ModelChoice, default_model_ref, file_choice, list_model_choices
+
+
+class ModelsPanel(QWidget):
+    """Emits model_changed(ref) when the user picks another model or version."""
+
+    model_changed = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelsPanel")
+        self._choices: list[ModelChoice] = []
+        self._extra: list[ModelChoice] = []   # model files the user added this session
+        self.combo = QComboBox(self)
+        self.combo.setObjectName("modelSelector")
+        self.combo.currentIndexChanged.connect(self._on_combo_current_index_changed)
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setObjectName("modelInfo")
+        self.rollback_button = QPushButton("Roll back", self)
+        self.rollback_button.setToolTip("Select the previous version of this model")
+        self.rollback_button.clicked.connect(self._on_rollback_clicked)
+        add = QPushButton("Add file…", self)
+        add.setToolTip("Use a .safetensors model file (or an official .pth, imported safely)")
+        add.clicked.connect(self._on_add_clicked)
+        refresh = QPushButton("Refresh", self)
+        refresh.clicked.connect(self._on_refresh_clicked)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.rollback_button)
+        buttons.addWidget(add)
+        buttons.addWidget(refresh)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.info)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+    def current_ref(self) -> str:
+        index = self.combo.currentIndex()
+        return self._choices[index].ref if 0 <= index < len(self._choices) else ""
+
+    def current_choice(self) -> ModelChoice | None:
+        index = self.combo.currentIndex()
+        return self._choices[index] if 0 <= index < len(self._choices) else None
+
+    @Slot()
+    def refresh(self, prefer: str | None = None, *, selected_of: str | None = None) -> None:
+        """Reload the list; move to `prefer`, or to the store's selected version of model
+        `selected_of`, or keep the current entry."""
+        keep = prefer if prefer is not None else self.current_ref()
+        self._choices = list_model_choices() + self._extra
+        if keep and not any(c.ref == keep for c in self._choices) and Path(keep).is_file():
+            self._extra.append(file_choice(Path(keep)))
+            self._choices.append(self._extra[-1])
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for choice in self._choices:
+            self.combo.addItem(choice.label, choice.ref)
+        index = -1
+        if selected_of is not None:
+            index = next((i for i, c in enumerate(self._choices) if c.name == selected_of and c.selected), -1)
+        if index < 0:
+            index = next((i for i, c in enumerate(self._choices) if c.ref == keep), -1)
+        if index < 0:
+            default = default_model_ref(self._choices)
+            index = next((i for i, c in enumerate(self._choices) if c.ref == default), -1)
+        self.combo.setCurrentIndex(index)
+        self.combo.blockSignals(False)
+        self._show_info()
+        self.model_changed.emit(self.current_ref())
+
+    def add_model_file(self, path: str | Path) -> None:
+        """Offer the model file `path` and select it."""
+        self.refresh(prefer=str(Path(path)))
+
+    def select_ref(self, ref: str) -> None:
+        index = next((i for i, c in enumerate(self._choices) if c.ref == ref), -1)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+
+    def _show_info(self) -> None:
+        choice = self.current_choice()
+        if choice is None:
+            self.info.setText("No model found. Train one with `ukan train`, or add a model file.")
+            self.rollback_button.setEnabled(False)
+            return
+        self.info.setText(describe_model(choice))
+        self.rollback_button.setEnabled(choice.version is not None and bool(choice.metadata.get("parent")))
+
+    @Slot(int)
+    def _on_combo_current_index_changed(self, _index: int) -> None:
+        choice = self.current_choice()
+        if choice is not None and choice.version is not None:
+            from ukan_core.errors import UkanError
+            from ukan_core.store import ModelStore
+
+            try:
+                ModelStore().select(choice.name, choice.version)
+            except UkanError as exc:
+                self.failed.emit(str(exc))
+        self._show_info()
+        self.model_changed.emit(self.current_ref())
+
+    @Slot()
+    def _on_refresh_clicked(self) -> None:
+        self.refresh()
+
+    @Slot()
+    def _on_add_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add a model file", "", "Models (*.safetensors *.pth *.pt)")
+        if path:
+            self.add_model_file(path)
+
+    @Slot()
+    def _on_rollback_clicked(self) -> None:
+        choice = self.current_choice()
+        if choice is None or choice.version is None:
+            return
+        from ukan_core.errors import UkanError
+        from ukan_core.store import ModelStore
+
+        try:
+            ModelStore().rollback(choice.name)
+        except UkanError as exc:
+            self.failed.emit(str(exc))
+            return
+        self.refresh(selected_of=choice.name)
+
+
+def describe_model(choice: ModelChoice) -> str:
+    """A few facts from the checkpoint metadata: input size, held-out scores, parent."""
+    info = choice.metadata
+    lines = [choice.label]
+    size = info.get("input_size")
+    if isinstance(size, (list, tuple)) and len(size) == 2:
+        lines.append(f"input {size[0]}×{size[1]}")
+    metrics = info.get("metrics") or {}
+    held_out = metrics.get("held_out") if isinstance(metrics.get("held_out"), dict) else metrics
+    shown = [f"{k} {v:.3f}" for k, v in held_out.items() if k in ("iou", "f1", "val_iou", "dice")
+             and isinstance(v, (int, float))]
+    if shown:
+        lines.append(", ".join(shown))
+    if info.get("parent"):
+        lines.append(f"from {info['parent']}")
+    if info.get("created"):
+        lines.append(str(info["created"])[:16].replace("T", " "))
+    return "\n".join(lines)

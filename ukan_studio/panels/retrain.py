@@ -1,0 +1,128 @@
+"""Retrain: a time budget, the live loss / IoU curves and the engine's before/after report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ukan_core.progress import Progress
+
+LOSS_KEYS = ("loss", "train_loss")
+IOU_KEYS = ("val_iou", "iou", "held_out_iou")
+
+
+class RetrainPanel(QWidget):
+    """Shows the curves of the running fine-tune and, at the end, what changed."""
+
+    retrain_requested = Signal(float)   # budget in seconds
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("retrainPanel")
+        self.budget = QDoubleSpinBox(self)
+        self.budget.setObjectName("retrainBudget")
+        self.budget.setRange(0.05, 600.0)
+        self.budget.setValue(5.0)
+        self.budget.setSuffix(" min")
+        self.budget.setDecimals(2)
+        self.start_button = QPushButton("Retrain on corrections", self)
+        self.start_button.setObjectName("primaryButton")
+        self.start_button.clicked.connect(self._on_start_clicked)
+        self.plot = pg.PlotWidget(self)
+        self.plot.setObjectName("retrainPlot")
+        self.plot.setMinimumHeight(150)
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setLabel("bottom", "report")
+        self.plot.addLegend(offset=(-4, 4))
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((255, 120, 90), width=2), name="loss")
+        self.iou_curve = self.plot.plot([], [], pen=pg.mkPen((70, 170, 255), width=2), name="held-out IoU",
+                                        symbol="o", symbolSize=5, symbolBrush=(70, 170, 255))
+        self.report = QLabel("Correct a few masks, then retrain: the report compares the model before and "
+                             "after on held-out corrected images.", self)
+        self.report.setObjectName("reportLabel")
+        self.report.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Time budget", self.budget)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(form)
+        layout.addWidget(self.start_button)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.report)
+        self._loss: tuple[list[float], list[float]] = ([], [])
+        self._iou: tuple[list[float], list[float]] = ([], [])
+
+    def set_theme(self, theme: str) -> None:
+        """Plot colours that suit the light or dark window."""
+        dark = theme == "dark"
+        self.plot.setBackground("#14161a" if dark else "#ffffff")
+        axis_pen = pg.mkPen("#9aa3ad" if dark else "#5d6670")
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(axis_pen)
+            axis.setTextPen(axis_pen)
+
+    def clear(self) -> None:
+        self._loss, self._iou = ([], []), ([], [])
+        self.loss_curve.setData([], [])
+        self.iou_curve.setData([], [])
+        self.report.setText("Retraining…")
+
+    def show_progress(self, progress: Progress) -> None:
+        """Add the loss / IoU carried in `progress.extra` to the curves."""
+        extra = progress.extra or {}
+        loss = _first_number(extra, LOSS_KEYS)
+        iou = _first_number(extra, IOU_KEYS)
+        step = float(len(self._loss[0]) + 1)   # one point per report: k-fold runs restart their own steps
+        if loss is not None:
+            self._loss[0].append(step)
+            self._loss[1].append(loss)
+            self.loss_curve.setData(*self._loss)
+        if iou is not None:
+            self._iou[0].append(step)
+            self._iou[1].append(iou)
+            self.iou_curve.setData(*self._iou)
+        if progress.message:
+            self.report.setText(progress.message)
+
+    def show_report(self, report: Any) -> None:
+        self.report.setText(describe_report(report))
+
+    def show_message(self, text: str) -> None:
+        self.report.setText(text)
+
+    @Slot()
+    def _on_start_clicked(self) -> None:
+        self.retrain_requested.emit(self.budget.value() * 60.0)
+
+
+def _first_number(extra: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    for key in keys:
+        value = extra.get(key)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def describe_report(report: Any) -> str:
+    """A few lines from the engine's FinetuneReport: before → after on held-out corrections."""
+    base = getattr(report, "base_metrics", None) or {}
+    new = getattr(report, "new_metrics", None) or {}
+    parts = []
+    if isinstance(base.get("iou"), (int, float)) and isinstance(new.get("iou"), (int, float)):
+        parts.append(f"IoU on held-out corrected images: {base['iou']:.3f} → {new['iou']:.3f}")
+    if isinstance(base.get("f1"), (int, float)) and isinstance(new.get("f1"), (int, float)):
+        parts.append(f"F1: {base['f1']:.3f} → {new['f1']:.3f}")
+    n_train, n_val, folds = (getattr(report, k, None) for k in ("n_train", "n_val", "folds"))
+    if n_train is not None:
+        how = f"{folds}-fold check" if folds and folds > 1 else f"{n_val} held out"
+        seconds = getattr(report, "seconds", 0.0) or 0.0
+        parts.append(f"{n_train} image(s) trained, {how}, {getattr(report, 'steps', 0)} steps in {seconds:.0f} s")
+    stopped = getattr(report, "stopped", "completed")
+    if stopped and stopped != "completed":
+        parts.append(f"Stopped: {stopped}")
+    return "\n".join(parts) if parts else str(report)

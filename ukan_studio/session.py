@@ -1,0 +1,338 @@
+"""The open folder: image names, the annotation store, the masks being edited, undo and autosave.
+
+The GUI thread is the only writer. Edits arrive as MaskEdits (from the canvas or a Segment
+result) wrapped in undo commands; every change is saved to the annotation store by a short
+one-shot timer, so at most the last half second is at risk if the process dies, and at once when
+the user switches image, exports, retrains or closes the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtGui import QUndoGroup, QUndoStack
+
+from ukan_core.annotations import AnnotationStore, CorrectedItem
+from ukan_core.errors import UkanError
+from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
+from ukan_studio.canvas.undo import MaskEditCommand
+from ukan_studio.mask_export import export_store_masks
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_MS = 400      # well inside the promised 1 s
+MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in memory
+
+
+def scan_image_names(folder: Path) -> list[str]:
+    """File names of the images directly inside `folder`, sorted; names only, nothing is decoded."""
+    from ukan_core.io.images import is_image_file
+
+    names = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.name.startswith(".") and entry.is_file() and is_image_file(Path(entry.name)):
+                names.append(entry.name)
+    return sorted(names, key=natural_key)
+
+
+def natural_key(name: str) -> tuple[object, ...]:
+    """Sort "case 2" before "case 10", as a file manager does."""
+    parts = re.split(r"(\d+)", name.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts) + (name,)
+
+
+class Session(QObject):
+    """State of one opened folder; every method runs on the GUI thread."""
+
+    folder_opened = Signal(str)          # folder path
+    current_changed = Signal(str)        # image name ("" for none)
+    mask_changed = Signal(str, object)   # image name, changed rect (top, left, bottom, right) or None
+    status_changed = Signal(str, str)    # image name, new status
+    save_failed = Signal(str)            # one line
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.folder: Path | None = None
+        self.names: list[str] = []
+        self.store: AnnotationStore | None = None
+        self.current: str | None = None
+        self.image: Any = None             # ukan_core.io.images.ImageData of the current image
+        self.image_error: str | None = None
+        self.undo_group = QUndoGroup(self)
+        self._masks: dict[str, np.ndarray] = {}
+        self._pending: dict[str, tuple[str, str | None]] = {}
+        self._stacks: OrderedDict[str, QUndoStack] = OrderedDict()
+        self._stroke_active = False
+        self._index_dirty = False
+        self._deferred: list[tuple[str, np.ndarray, str | None, bool]] = []
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(AUTOSAVE_MS)
+        self._autosave.timeout.connect(self.flush)
+
+    # -- folder and current image -----------------------------------------------------------
+    def open_folder(self, folder: str | os.PathLike[str]) -> None:
+        """Scan `folder` (names only) and open its annotation store; shows no image yet."""
+        from ukan_core.assets import samples_dir
+
+        path = Path(folder).expanduser()
+        bundled = path.resolve() == samples_dir().resolve()
+        store = AnnotationStore.open(path, beside_images=not bundled)   # never write into the install
+        names = scan_image_names(path)
+        self.flush()
+        self._drop_all_history()
+        self.folder, self.store, self.names = path, store, names
+        self.current, self.image, self.image_error = None, None, None
+        self.folder_opened.emit(str(path))
+
+    def set_current(self, name: str | None) -> None:
+        """Decode image `name` and make it (and its mask and undo history) current."""
+        from ukan_core.io.images import read_image
+
+        self.flush()
+        self.current, self.image, self.image_error = name, None, None
+        if name is not None and self.folder is not None:
+            try:
+                self.image = read_image(self.folder / name)
+            except UkanError as exc:
+                self.image_error = str(exc)
+            except OSError as exc:
+                self.image_error = f"{name}: cannot read ({exc.strerror or exc})"
+            if self.image is not None:
+                self._stack(name)
+                self.mask_for(name)
+                self.undo_group.setActiveStack(self._stacks[name])
+            else:
+                self.undo_group.setActiveStack(None)
+        self.current_changed.emit(name or "")
+
+    @property
+    def image_shape(self) -> tuple[int, int] | None:
+        if self.image is None:
+            return None
+        return int(self.image.pixels.shape[0]), int(self.image.pixels.shape[1])
+
+    def current_mask(self) -> np.ndarray | None:
+        """The live (H, W) uint8 mask of the current image (edited in place by the canvas)."""
+        if self.current is None or self.image is None:
+            return None
+        return self.mask_for(self.current)
+
+    def mask_for(self, name: str) -> np.ndarray:
+        """The in-memory mask of `name`, loaded from the store (or zeros) on first use."""
+        mask = self._masks.get(name)
+        if mask is not None:
+            return mask
+        assert self.store is not None
+        shape = self.image_shape if name == self.current else None
+        mask = self.store.mask(name)
+        if mask is not None and shape is not None and mask.shape != shape:
+            import cv2
+
+            log.warning("%s: stored mask %s resized to the image %s", name, mask.shape, shape)
+            mask = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        if mask is None:
+            if shape is None:
+                raise UkanError(f"{name}: no mask and the image size is unknown")
+            mask = np.zeros(shape, np.uint8)
+        self._masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
+        return self._masks[name]
+
+    # -- statuses ----------------------------------------------------------------------------
+    def status_and_model(self, name: str) -> tuple[str, str | None]:
+        if name in self._pending:
+            return self._pending[name]
+        if self.store is None:
+            return "unlabelled", None
+        record = self.store.record(name)
+        return str(record.get("status", "unlabelled")), record.get("model")
+
+    def status(self, name: str) -> str:
+        return self.status_and_model(name)[0]
+
+    def names_with_status(self, *statuses: str) -> list[str]:
+        return [n for n in self.names if self.status(n) in statuses]
+
+    # -- edits -------------------------------------------------------------------------------
+    def push_edit(self, edit: MaskEdit, text: str, *, status: str = "corrected", model: str | None = None,
+                  already_applied: bool = False, name: str | None = None) -> None:
+        """Record an edit of image `name` (default: the current one) as one undo step."""
+        name = name or self.current
+        if name is None:
+            return
+        command = MaskEditCommand(self, name, edit, text, status=status, model=model, already_applied=already_applied)
+        self._stack(name).push(command)
+
+    def apply_edit(self, name: str, edit: MaskEdit, status: str, model: str | None, *, paint: bool = True) -> None:
+        """Called by MaskEditCommand.redo(): change the mask (unless painted already), then save soon."""
+        if paint:
+            edit.apply(self.mask_for(name))
+        self._changed(name, edit, status, model)
+
+    def revert_edit(self, name: str, edit: MaskEdit, status: str, model: str | None) -> None:
+        """Called by MaskEditCommand.undo()."""
+        edit.revert(self.mask_for(name))
+        self._changed(name, edit, status, model)
+
+    def clear_current(self) -> None:
+        """Erase every label of the current image (one undo step)."""
+        mask = self.current_mask()
+        if mask is None:
+            return
+        edit = diff_edit(mask, np.zeros_like(mask))
+        if edit is not None:
+            self.push_edit(edit, "Clear mask")
+
+    def set_prediction(self, name: str, mask: np.ndarray, model: str | None, *,
+                       overwrite_corrected: bool = False) -> bool:
+        """Store a predicted mask; a corrected image is left alone unless `overwrite_corrected`.
+
+        For images with an undo history (the current one, recent ones) the prediction is an undo
+        step, so a Segment that replaced a mask is one Ctrl+Z away.
+        """
+        if self.store is None or name not in self.names:
+            return False
+        if self._stroke_active and name == self.current:
+            # Never change the mask under a stroke in progress; apply when the button is released.
+            self._deferred.append((name, mask, model, overwrite_corrected))
+            return True
+        if self.status(name) == "corrected" and not overwrite_corrected:
+            return False
+        mask = np.ascontiguousarray(mask, dtype=np.uint8)
+        if name in self._stacks:
+            current = self.mask_for(name)
+            if current.shape == mask.shape:
+                edit = diff_edit(current, mask)
+                if edit is not None:
+                    self.push_edit(edit, "Segment", status="predicted", model=model, name=name)
+                else:
+                    self._pending[name] = ("predicted", model)
+                    self._schedule_save()
+                    self.status_changed.emit(name, "predicted")
+                return True
+            self._forget_history(name)
+        try:
+            self.store.save_mask(name, mask, "predicted", model=model, write_index=False)
+        except UkanError as exc:
+            self.save_failed.emit(str(exc))
+            return False
+        self._index_dirty = True   # one index write per autosave tick, not one per image
+        self._schedule_save()
+        self.status_changed.emit(name, "predicted")
+        return True
+
+    @Slot(bool)
+    def set_stroke_active(self, active: bool) -> None:
+        """The canvas is (or no longer is) drawing on the current mask; predictions wait meanwhile."""
+        self._stroke_active = active
+        if not active:
+            deferred, self._deferred = self._deferred, []
+            for name, mask, model, overwrite in deferred:
+                self.set_prediction(name, mask, model, overwrite_corrected=overwrite)
+
+    # -- saving ------------------------------------------------------------------------------
+    @Slot()
+    def flush(self) -> bool:
+        """Save every unsaved mask now; True when all were saved."""
+        self._autosave.stop()
+        if self.store is None:
+            return True
+        ok = True
+        for name, (status, model) in list(self._pending.items()):
+            mask = self._masks.get(name)
+            if mask is None:
+                self._pending.pop(name, None)
+                continue
+            try:
+                self.store.save_mask(name, mask, status, model=model)
+            except UkanError as exc:
+                ok = False
+                self.save_failed.emit(str(exc))
+                break
+            self._pending.pop(name, None)
+        if ok and self._index_dirty:
+            try:
+                self.store.save_index()
+                self._index_dirty = False
+            except UkanError as exc:
+                ok = False
+                self.save_failed.emit(str(exc))
+        return ok
+
+    @property
+    def has_unsaved(self) -> bool:
+        return bool(self._pending) or self._index_dirty
+
+    def corrected_items(self) -> list[CorrectedItem]:
+        """Images the user corrected (saved first), for Retrain."""
+        self.flush()
+        return self.store.corrected() if self.store is not None else []
+
+    def export_masks(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, scope: str = "all",
+                     mode: str = "binary", selected: list[str] | None = None) -> list[Path]:
+        """Save pending edits, then write the masks of `scope` as PNGs named like the images."""
+        if self.store is None:
+            return []
+        self.flush()
+        if scope == "all":
+            names = self.names_with_status("predicted", "corrected")
+        elif scope == "corrected":
+            names = self.names_with_status("corrected")
+        elif scope == "selected":
+            names = [n for n in (selected or []) if self.status(n) != "unlabelled"]
+        else:
+            raise UkanError(f"export scope {scope!r}: unknown; use all, corrected or selected")
+        return export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
+
+    def close(self) -> None:
+        """Save everything and drop the folder."""
+        self.flush()
+        self._drop_all_history()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _changed(self, name: str, edit: MaskEdit, status: str, model: str | None) -> None:
+        previous = self.status(name)
+        self._pending[name] = (status, model)
+        self._schedule_save()
+        self.mask_changed.emit(name, edit.rect)
+        if status != previous:
+            self.status_changed.emit(name, status)
+
+    def _schedule_save(self) -> None:
+        if not self._autosave.isActive():   # not restarted per edit: the first unsaved edit sets the deadline
+            self._autosave.start()
+
+    def _stack(self, name: str) -> QUndoStack:
+        stack = self._stacks.get(name)
+        if stack is None:
+            stack = QUndoStack(self.undo_group)
+            stack.setUndoLimit(200)
+            self._stacks[name] = stack
+            while len(self._stacks) > MAX_UNDO_IMAGES:
+                oldest = next(n for n in self._stacks if n != name and n != self.current)
+                self._forget_history(oldest)
+        self._stacks.move_to_end(name)
+        return stack
+
+    def _forget_history(self, name: str) -> None:
+        self.flush()
+        stack = self._stacks.pop(name, None)
+        if stack is not None:
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+        self._masks.pop(name, None)
+
+    def _drop_all_history(self) -> None:
+        for name in list(self._stacks):
+            self._forget_history(name)
+        self._masks.clear()
+        self._pending.clear()
+        self._index_dirty = False
