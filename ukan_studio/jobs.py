@@ -81,6 +81,13 @@ class JobController(QObject):
         self._start("retrain", worker)
         return True
 
+    def start_panel_job(self, kind: str, worker: Worker) -> bool:
+        """Run a worker whose panel shows its results itself (Explain, Generate, Train generator)."""
+        if self.runner.is_busy(kind):
+            return False
+        self._start(kind, worker)
+        return True
+
     def cancel(self, kind: str | None = None) -> None:
         """Cancel one job, or every user job (the start-up warm-up carries on)."""
         for running in ([kind] if kind else self.runner.kinds()):

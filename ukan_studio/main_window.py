@@ -25,6 +25,8 @@ from ukan_studio.icons import line_icon
 from ukan_studio.jobs import JobController
 from ukan_studio.main_window_jobs import MainWindowJobs
 from ukan_studio.notice import NoticeBar
+from ukan_studio.panels.explain import ExplainPanel
+from ukan_studio.panels.generate import GeneratePanel
 from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
@@ -64,6 +66,10 @@ class MainWindow(MainWindowJobs, QMainWindow):
         self._build_status_bar()
         self.recent_menu = QMenu("Open &Recent", self)
         build_menus(self, self.actions, self.recent_menu)
+        view_menu = next(a.menu() for a in self.menuBar().actions() if a.text() == "&View")
+        view_menu.addSeparator()
+        for dock_name in ("retrainDock", "explainDock", "generateDock"):
+            view_menu.addAction(self._docks[dock_name].toggleViewAction())
         self._connect()
         self._apply_settings()
         self.models_panel.refresh(prefer=settings.model or None)
@@ -115,6 +121,8 @@ class MainWindow(MainWindowJobs, QMainWindow):
         self.labels_panel = LabelsPanel(self)
         self.models_panel = ModelsPanel(self)
         self.retrain_panel = RetrainPanel(self)
+        self.explain_panel = ExplainPanel(self)
+        self.generate_panel = GeneratePanel(self)
         self.history_view = QUndoView(self.session.undo_group, self)
         self.history_view.setObjectName("historyView")
         self.history_view.setEmptyLabel("Opened")
@@ -125,6 +133,8 @@ class MainWindow(MainWindowJobs, QMainWindow):
             ("History", self.history_view, Qt.DockWidgetArea.RightDockWidgetArea, "historyDock"),
             ("Model", self.models_panel, Qt.DockWidgetArea.RightDockWidgetArea, "modelDock"),
             ("Retrain", self.retrain_panel, Qt.DockWidgetArea.RightDockWidgetArea, "retrainDock"),
+            ("Explain", self.explain_panel, Qt.DockWidgetArea.RightDockWidgetArea, "explainDock"),
+            ("Generate", self.generate_panel, Qt.DockWidgetArea.RightDockWidgetArea, "generateDock"),
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
@@ -135,6 +145,9 @@ class MainWindow(MainWindowJobs, QMainWindow):
             self._docks[name] = dock
         self.tabifyDockWidget(self._docks["labelsDock"], self._docks["historyDock"])
         self._docks["labelsDock"].raise_()
+        self.tabifyDockWidget(self._docks["retrainDock"], self._docks["explainDock"])
+        self.tabifyDockWidget(self._docks["explainDock"], self._docks["generateDock"])
+        self._docks["retrainDock"].raise_()
         self.resizeDocks([self._docks["labelsDock"], self._docks["modelDock"], self._docks["retrainDock"]],
                          [150, 150, 420], Qt.Orientation.Vertical)
         self.resizeDocks([self._docks["imagesDock"], self._docks["labelsDock"]], [250, 300],
@@ -208,6 +221,11 @@ class MainWindow(MainWindowJobs, QMainWindow):
         self.models_panel.model_changed.connect(self._on_model_changed)
         self.models_panel.failed.connect(self._on_job_notice_error)
         self.retrain_panel.retrain_requested.connect(self._on_retrain_requested)
+        self.explain_panel.explainRequested.connect(self._on_explain_requested)
+        self.generate_panel.generateRequested.connect(self._on_generate_requested)
+        self.generate_panel.trainRequested.connect(self._on_train_generator_requested)
+        s.current_changed.connect(self.explain_panel.clear_ground_truth)
+        s.folder_opened.connect(self.generate_panel.set_folder)
         s.current_changed.connect(self._on_session_current_changed)
         s.status_changed.connect(self._on_session_status_changed)
         s.mask_changed.connect(self._on_session_mask_changed)
@@ -444,6 +462,7 @@ class MainWindow(MainWindowJobs, QMainWindow):
         for name, icon in ACTION_ICONS.items():
             self.actions[name].setIcon(line_icon(icon, color))
         self.retrain_panel.set_theme(theme)
+        self.explain_panel.set_theme(theme)
 
 
 def display_pixels(image: Any) -> tuple[np.ndarray, tuple[float, float] | None, bool]:

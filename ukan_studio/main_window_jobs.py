@@ -5,6 +5,7 @@ A mixin only to keep main_window.py short; it uses the widgets MainWindow builds
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,11 +18,14 @@ from ukan_core.progress import Progress
 from ukan_studio.mask_export import ExportConflictError
 from ukan_studio.panels.export_dialog import ask_export_options
 from ukan_studio.settings import save_settings
+from ukan_studio.workers.explain import ExplainWorker
+from ukan_studio.workers.generate import GenerateWorker, TrainGeneratorWorker
 
 if TYPE_CHECKING:
     from ukan_studio.main_window import MainWindow
 
-JOB_TEXT = {"segment": "Segmenting", "segment_all": "Segmenting all images", "retrain": "Retraining"}
+JOB_TEXT = {"segment": "Segmenting", "segment_all": "Segmenting all images", "retrain": "Retraining",
+            "explain": "Explaining", "generate": "Generating", "train_generator": "Training the generator"}
 
 
 def keep_base_selected(base: str, new_name: str | None) -> None:
@@ -151,6 +155,39 @@ class MainWindowJobs:
         self.jobs.retrain(model, self.settings.device, budget_s=budget_s)
 
     @Slot()
+    def _on_explain_requested(self: MainWindow) -> None:
+        """Explain the current image with the selected model against its corrected or predicted mask."""
+        name, model = self.session.current, self.models_panel.current_ref()
+        if name is None or self.session.folder is None or self.session.image is None or not model:
+            self._show_error("Explain needs an open image and a segmentation model.")
+            return
+        if self.jobs.is_busy("explain"):
+            return
+        status, mask = self.session.status(name), self.session.current_mask()
+        kind = status if status in ("corrected", "predicted") and mask is not None else None
+        request = self.explain_panel.make_request(model, self.session.folder / name,
+                                                  mask.copy() if kind else None, kind, device=self.settings.device)
+        worker = ExplainWorker(request)
+        self.explain_panel.attach(worker)
+        self.jobs.start_panel_job("explain", worker)
+
+    @Slot(object)
+    def _on_generate_requested(self: MainWindow, request: Any) -> None:
+        if self.jobs.is_busy("generate"):
+            return
+        worker = GenerateWorker(replace(request, device=self.settings.device))
+        self.generate_panel.attach(worker)
+        self.jobs.start_panel_job("generate", worker)
+
+    @Slot(object)
+    def _on_train_generator_requested(self: MainWindow, request: Any) -> None:
+        if self.jobs.is_busy("train_generator"):
+            return
+        worker = TrainGeneratorWorker(replace(request, device=self.settings.device))
+        self.generate_panel.attach_training(worker)
+        self.jobs.start_panel_job("train_generator", worker)
+
+    @Slot()
     def _on_cancel_triggered(self: MainWindow) -> None:
         self.jobs.cancel()
         self.statusBar().showMessage("Cancelling…")
@@ -196,7 +233,7 @@ class MainWindowJobs:
         if kind == "retrain":
             text += "; the previous model is kept"
             self.retrain_panel.show_message(text)
-        else:
+        elif kind in ("segment", "segment_all"):
             text += "; masks already predicted are kept"
         self.notice.show_message(text, "info")
         self.statusBar().showMessage(text, 5000)

@@ -26,8 +26,9 @@ class ModelChoice:
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def list_model_choices() -> list[ModelChoice]:
-    """Every stored version, grouped by model, newest first; bundled versions are marked."""
+def list_model_choices(architecture: str = "ukan") -> list[ModelChoice]:
+    """Every stored version of `architecture` ("ukan" segments, "diffusion_ukan" generates), grouped by
+    model, newest first; bundled versions are marked."""
     from ukan_core.store import ModelStore
 
     choices = []
@@ -38,6 +39,8 @@ def list_model_choices() -> list[ModelChoice]:
         return []
     for entry in entries:
         for version in reversed(entry.versions):
+            if version.metadata.get("architecture", "ukan") != architecture:
+                continue  # generators belong to the Generate panel, segmenters to the model picker
             if version.problem:
                 log.warning("%s: %s", version.ref, version.problem)
                 continue

@@ -190,7 +190,7 @@ class GeneratePanel(QWidget):
     def refresh_generators(self, prefer: str | None = None) -> None:
         """List the store's Diffusion U-KAN versions and the files added this session."""
         keep = prefer or self.current_generator()
-        stored = [c for c in list_model_choices() if c.metadata.get("architecture") == "diffusion_ukan"]
+        stored = list_model_choices("diffusion_ukan")
         self._choices = stored + self._extra
         self.model_combo.clear()
         for choice in self._choices:
