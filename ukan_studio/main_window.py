@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QStackedWidget, QUndoView,
-    QVBoxLayout, QWidget,
+    QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
+    QStackedWidget, QUndoView, QVBoxLayout, QWidget,
 )
 
 from ukan_core.errors import UkanError
@@ -44,6 +44,9 @@ ACTION_ICONS = {
     "actionFit": "fit", "actionToggleOverlay": "overlay", "actionContourOnly": "contour",
     "actionExportMasks": "export", "actionCancel": "cancel",
 }
+
+
+SCROLLED_DOCKS = ("retrainDock", "explainDock", "generateDock")
 
 
 class MainWindow(MainWindowJobs, QMainWindow):
@@ -138,6 +141,12 @@ class MainWindow(MainWindowJobs, QMainWindow):
         ):
             dock = QDockWidget(title, self)
             dock.setObjectName(name)
+            if name in SCROLLED_DOCKS:  # tall panels scroll, so the window still fits a laptop screen
+                scroller = QScrollArea(dock)
+                scroller.setWidgetResizable(True)
+                scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+                scroller.setWidget(widget)
+                widget = scroller
             dock.setWidget(widget)
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
