@@ -66,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ukan-studio", description="Segment, correct and retrain with U-KAN.")
     parser.add_argument("folder", nargs="?", help="a folder of images to open")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--self-test", action="store_true",
+                        help="segment a bundled sample offscreen with the bundled model and exit 0 if it works")
     args = parser.parse_args(argv)
+    if args.self_test:
+        from ukan_studio.self_test import run_self_test
+
+        return run_self_test()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     QApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
