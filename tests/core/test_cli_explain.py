@@ -173,3 +173,28 @@ def test_without_a_bundled_model_asks_for_one(scan, tmp_path, capsys, monkeypatc
     image, _ = scan
     assert main(["explain", str(image), "--out", str(tmp_path / "o")]) == 2
     assert "--model" in capsys.readouterr().err
+
+
+def test_compare_mlp_writes_both_rankings_side_by_side(checkpoint, scan, tmp_path, capsys):
+    from ukan_core.io.checkpoints import save_checkpoint
+
+    torch.manual_seed(1)
+    mlp_path = tmp_path / "tiny-mlp.safetensors"
+    save_checkpoint(UKAN(embed_dims=(16, 24, 32), no_kan=True), mlp_path, {
+        "name": "tiny-mlp", "preprocessing": {"mode": "standard", "fit": "resize", "input_size": [64, 64]},
+    })
+    image, mask = scan
+    out = tmp_path / "cmp"
+    code = main(["explain", str(image), "--mask", str(mask), "--model", str(checkpoint), "--compare-mlp",
+                 str(mlp_path), "--layer", "dblock2", "--top", "3", "--out", str(out)])
+    assert code == 0
+    with (out / "comparison.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["layer", "rank", "kan_channel", "kan_piou", "kan_best_iou", "mlp_channel", "mlp_piou",
+                             "mlp_best_iou", "reference"]
+    assert len(rows) == 16 and {r["reference"] for r in rows} == {"ground_truth"}  # dblock2 has E0 = 16 channels
+    kan = [float(r["kan_piou"]) for r in rows]
+    assert kan == sorted(kan, reverse=True)
+    assert "KAN vs MLP" in capsys.readouterr().out
+    assert main(["explain", str(image), "--model", str(checkpoint), "--compare-mlp", str(checkpoint),
+                 "--out", str(tmp_path / "bad")]) == 2

@@ -31,6 +31,10 @@ CSV_COLUMNS = ("layer", "channel", "plausibility_iou", "best_iou", "threshold", 
 DEFAULT_LAYER = "dblock2.0"
 
 
+COMPARISON_COLUMNS = ("layer", "rank", "kan_channel", "kan_piou", "kan_best_iou", "mlp_channel", "mlp_piou",
+                      "mlp_best_iou", "reference")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "explain",
@@ -55,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity over the image (default 0.5)")
     parser.add_argument("--splines", action="store_true", help="also plot the learned KAN edge functions")
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
+    parser.add_argument("--compare-mlp", default=None, metavar="NAME_OR_PATH",
+                        help="an MLP-ablation model (no_kan) trained on the same data: rank its channels against "
+                        "the same reference and write comparison.csv side by side (the paper's Fig. 4)")
     parser.set_defaults(func=run)
 
 
@@ -98,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     _write_scores(explanation, out / "scores.csv")
     if args.splines:
         written += _write_splines(model, layers, out)
+    comparisons = _compare_mlp(args, model, info, rgb, explanation, layers, out) if args.compare_mlp else []
 
     print(f"reference: {explanation.reference_kind}"
           + (f" ({args.mask.name})" if ground_truth is not None else ""))
@@ -105,8 +113,44 @@ def run(args: argparse.Namespace) -> int:
         best = explanation.scores[layer].scores[0]
         print(f"{layer}: best channel {best.channel}, PIoU {best.plausibility_iou:.3f} "
               f"(best IoU {best.best_iou:.3f} at {best.threshold:.2f})")
-    print(f"wrote {written} images and scores.csv -> {out}")
+    for comparison in comparisons:
+        summary = comparison.summary(args.top)
+        print(f"{comparison.layer} KAN vs MLP: top-{args.top} mean PIoU {summary[f'kan_top{args.top}_piou']:.3f} vs "
+              f"{summary[f'mlp_top{args.top}_piou']:.3f}, all channels {summary['kan_mean_piou']:.3f} vs "
+              f"{summary['mlp_mean_piou']:.3f}")
+    print(f"wrote {written} images and scores.csv{' and comparison.csv' if comparisons else ''} -> {out}")
     return 0
+
+
+def _compare_mlp(args: argparse.Namespace, model: Any, info: dict[str, Any], rgb: np.ndarray,
+                 explanation: Any, layers: list[str], out: Path) -> list[Any]:
+    """Rank the same layers of the MLP twin against the reference the KAN model was scored on."""
+    from ukan_core.atomic import atomic_write_text
+    from ukan_core.device import pick_device
+    from ukan_core.explain import compare_kan_mlp
+    from ukan_core.io.checkpoints import load_model_with_info
+
+    mlp, mlp_info = load_model_with_info(args.compare_mlp, device="cpu")
+    if getattr(mlp, "architecture", None) != "ukan" or not getattr(mlp.config, "no_kan", False):
+        raise UkanError(f"{_model_label(args.compare_mlp, mlp_info)}: not an MLP-ablation U-KAN (no_kan=True)")
+    mlp = mlp.to(pick_device(args.device))
+    reference = explanation.reference.astype(np.uint8)
+    comparisons = [
+        compare_kan_mlp(model, mlp, [rgb], [reference], layer=layer, kind=explanation.reference_kind,
+                        kan_preprocessing=info.get("preprocessing"), mlp_preprocessing=mlp_info.get("preprocessing"),
+                        threshold=args.threshold)
+        for layer in layers
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COMPARISON_COLUMNS)
+    for comparison in comparisons:
+        for row in comparison.rows():
+            writer.writerow([comparison.layer, row["rank"]] + [
+                "" if row[key] is None else (row[key] if key.endswith("channel") else f"{row[key]:.6f}")
+                for key in COMPARISON_COLUMNS[2:-1]] + [explanation.reference_kind])
+    atomic_write_text(out / "comparison.csv", buffer.getvalue())
+    return comparisons
 
 
 def _write_heatmaps(explanation: Any, rgb: np.ndarray, out: Path, top: int, alpha: float) -> int:
