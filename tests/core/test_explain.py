@@ -298,18 +298,19 @@ def _train_tiny(cases: list[tuple[np.ndarray, np.ndarray]], steps: int = 200) ->
 def test_top_ranked_channel_outlines_held_out_lesions_better_than_random_channels():
     """Single-threaded (module fixture): about 30-60 s on one shared core."""
     train, held_out = _lesion_cases(1, 48), _lesion_cases(2, 12)
-    model = _train_tiny(train)
+    model = _train_tiny(train, steps=300)
     layer = "dblock2.0"
-    ranking = rank_channels(model, [i for i, _ in train[:8]], [m for _, m in train[:8]],
+    ranking = rank_channels(model, [i for i, _ in train], [m for _, m in train],
                             preprocessing=RESIZE64, layers=[layer])[layer]
     top = ranking.scores[0].channel
     acts = capture_activations(model, [i for i, _ in held_out], RESIZE64, [layer])
     held = np.mean([score_activations(a, layer, m, "ground_truth").piou_by_channel()
                     for a, (_, m) in zip(acts, held_out)], axis=0)
     others = np.array([c for c in range(len(held)) if c != top])
-    random_channels = np.random.default_rng(0).choice(others, size=8, replace=False)
-    top_piou, random_piou = float(held[top]), float(held[random_channels].mean())
-    print(f"held-out PIoU: top-ranked channel {top} = {top_piou:.3f}, "
-          f"8 random channels = {random_piou:.3f}, all channels = {held.mean():.3f}")
+    # The expected PIoU of a randomly chosen channel is the mean over all the other channels (steadier
+    # than a draw of a few: the best channel differs from run to run, as KAN's init is not bit-exact).
+    top_piou, random_piou = float(held[top]), float(held[others].mean())
+    print(f"held-out PIoU: top-ranked channel {top} = {top_piou:.3f}, a random other channel = {random_piou:.3f} "
+          f"(mean of {len(others)})")
     assert top_piou > 2.0 * random_piou
     assert top_piou > 0.15
