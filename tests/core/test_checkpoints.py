@@ -29,14 +29,6 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {"embed_dims": [16, 24, 32]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run much faster on one thread than on two shared ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny_model(**overrides) -> torch.nn.Module:
     torch.manual_seed(0)

@@ -16,13 +16,6 @@ from ukan_core.models.ukan import UKAN
 COLUMNS = ["layer", "channel", "plausibility_iou", "best_iou", "threshold", "reference"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -18,13 +18,6 @@ from ukan_core.models.configs import DiffusionUKANConfig, build_model
 from ukan_core.progress import CancelToken
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @functools.lru_cache(maxsize=None)
 def _built(in_channels: int) -> torch.nn.Module:

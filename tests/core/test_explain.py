@@ -35,14 +35,6 @@ TINY = (16, 24, 32)
 RESIZE64 = Preprocessing(mode="standard", fit="resize", input_size=(64, 64))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest single-threaded, especially on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def tiny(one_thread) -> UKAN:

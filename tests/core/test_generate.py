@@ -18,14 +18,6 @@ from ukan_core.models.configs import DiffusionUKANConfig, build_model
 from ukan_core.progress import CancelToken
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run faster on one thread than on two shared ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @functools.lru_cache(maxsize=None)
 def tiny_generator(in_channels: int = 3) -> torch.nn.Module:

@@ -17,13 +17,6 @@ from ukan_core.models.configs import build_model
 from ukan_core.preprocess import Preprocessing
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def tiny(**overrides) -> torch.nn.Module:
     torch.manual_seed(0)
