@@ -17,6 +17,7 @@ from ukan_core.errors import UkanError
 from ukan_core.progress import Progress
 from ukan_studio.mask_export import ExportConflictError
 from ukan_studio.panels.export_dialog import ask_export_options
+from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.settings import save_settings
 from ukan_studio.workers.explain import ExplainWorker
 from ukan_studio.workers.generate import GenerateWorker, TrainGeneratorWorker
@@ -203,9 +204,7 @@ class MainWindowJobs:
 
     @Slot(str, object)
     def _on_job_progressed(self: MainWindow, kind: str, progress: Progress) -> None:
-        if progress.total > 0:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(min(progress.done, progress.total))
+        show_progress_on(self.progress_bar, progress)
         if progress.message:
             self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: {progress.message}")
         if kind == "retrain":

@@ -26,6 +26,7 @@ from ukan_core.atomic import atomic_write_text
 from ukan_core.explain.heatmaps import COLORMAPS, blend, write_png
 from ukan_core.explain.plausibility import best_iou, plausibility_iou
 from ukan_core.progress import Progress
+from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.workers.explain import ExplainRequest, ExplainResult
 
 CSV_COLUMNS = ("layer", "channel", "plausibility_iou", "best_iou", "threshold", "reference")
@@ -223,9 +224,7 @@ class ExplainPanel(QWidget):
 
     @Slot(object)
     def show_progress(self, progress: Progress) -> None:
-        if progress.total > 0:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(min(progress.done, progress.total))
+        show_progress_on(self.progress_bar, progress)
         if progress.message:
             self.status.setText(progress.message)
 

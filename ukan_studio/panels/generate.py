@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ukan_core.atomic import atomic_write_bytes
 from ukan_core.progress import Progress
 from ukan_studio.model_catalog import ModelChoice, file_choice, list_model_choices
+from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.workers.generate import GENERATOR_PRESETS, GenerateRequest, GenerateResult, TrainGeneratorRequest
 
 # The samplers of ukan_core.diffusion.samplers.SAMPLERS with their default steps (that module
@@ -251,9 +252,7 @@ class GeneratePanel(QWidget):
 
     @Slot(object)
     def show_progress(self, progress: Progress) -> None:
-        if progress.total > 0:
-            self.progress_bar.setRange(0, progress.total)
-            self.progress_bar.setValue(min(progress.done, progress.total))
+        show_progress_on(self.progress_bar, progress)
         if progress.message:
             self.status.setText(progress.message)
 
@@ -295,9 +294,7 @@ class GeneratePanel(QWidget):
 
     @Slot(object)
     def show_training_progress(self, progress: Progress) -> None:
-        if progress.total > 0:
-            self.train_progress.setRange(0, progress.total)
-            self.train_progress.setValue(min(progress.done, progress.total))
+        show_progress_on(self.train_progress, progress)
         loss = (progress.extra or {}).get("loss")
         text = progress.message + (f" · loss {loss:.4f}" if isinstance(loss, (int, float)) else "")
         self.train_status.setText(f"{text} · step {progress.done}/{progress.total}")
