@@ -45,19 +45,24 @@ class DropPath(nn.Module):
         return x * mask / keep
 
 
+def _double_conv(in_ch: int, mid_ch: int, out_ch: int) -> nn.Sequential:
+    """conv3x3 + BatchNorm + ReLU twice, in -> mid -> out (keys conv.0, conv.1, conv.3, conv.4 as official)."""
+    return nn.Sequential(
+        nn.Conv2d(in_ch, mid_ch, 3, padding=1),
+        nn.BatchNorm2d(mid_ch),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(mid_ch, out_ch, 3, padding=1),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
 class ConvLayer(nn.Module):
     """Encoder stage: two (conv3x3 + BatchNorm + ReLU), in -> out -> out."""
 
     def __init__(self, in_ch: int, out_ch: int) -> None:
         super().__init__()
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_ch, out_ch, 3, padding=1),
-            nn.BatchNorm2d(out_ch),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(out_ch, out_ch, 3, padding=1),
-            nn.BatchNorm2d(out_ch),
-            nn.ReLU(inplace=True),
-        )
+        self.conv = _double_conv(in_ch, out_ch, out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
@@ -68,14 +73,7 @@ class D_ConvLayer(nn.Module):  # noqa: N801 - official name
 
     def __init__(self, in_ch: int, out_ch: int) -> None:
         super().__init__()
-        self.conv = nn.Sequential(
-            nn.Conv2d(in_ch, in_ch, 3, padding=1),
-            nn.BatchNorm2d(in_ch),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(in_ch, out_ch, 3, padding=1),
-            nn.BatchNorm2d(out_ch),
-            nn.ReLU(inplace=True),
-        )
+        self.conv = _double_conv(in_ch, in_ch, out_ch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
