@@ -39,6 +39,7 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionThemeSystem": ("Follow &System", (), "Light or dark like the system"),
     "actionThemeLight": ("&Light", (), "Light theme"),
     "actionThemeDark": ("&Dark", (), "Dark theme"),
+    "actionShowHint": ("&Getting Started", (), "Show the three steps: Segment, correct, Retrain"),
     "actionShortcuts": ("&Keyboard Shortcuts", ("F1",), "List every shortcut"),
     "actionAbout": ("&About UKAN Studio", (), "About"),
 }
@@ -113,6 +114,7 @@ def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> No
     for name in ("actionSegment", "actionSegmentAll", "actionRetrain", None, "actionCancel"):
         model_menu.addSeparator() if name is None else model_menu.addAction(actions[name])
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(actions["actionShowHint"])
     help_menu.addAction(actions["actionShortcuts"])
     help_menu.addAction(actions["actionAbout"])
 

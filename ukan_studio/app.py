@@ -46,7 +46,9 @@ def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up:
     if folder is not None:
         window.open_folder(folder)
     elif not settings.recent_folders:
-        window.open_samples()                      # first start: something to look at at once
+        # first start: something to look at at once, and the three steps to try on it
+        if window.open_samples() and not settings.first_run_hint_dismissed:
+            window.show_first_run_hint()
     elif Path(settings.recent_folders[0]).is_dir():
         window.open_folder(settings.recent_folders[0])   # carry on where the user left off
     if warm_up:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
     QStackedWidget, QUndoView, QVBoxLayout, QWidget,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from ukan_core.errors import UkanError
 from ukan_studio.actions import TOOL_ACTIONS, build_menus, build_toolbar, create_actions
 from ukan_studio.canvas.view import MaskCanvas
+from ukan_studio.central import CentralArea, FirstRunHint
 from ukan_studio.icons import line_icon
 from ukan_studio.jobs import JobController
 from ukan_studio.main_window_jobs import MainWindowJobs
@@ -97,13 +98,15 @@ class MainWindow(MainWindowJobs, QMainWindow):
         self.stack = QStackedWidget(self)
         self.stack.addWidget(empty)
         self.stack.addWidget(self.canvas)
-        central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        self.first_run_hint = FirstRunHint(self._hint_shortcuts(), self)
+        self.setCentralWidget(CentralArea(self.stack, self.notice, self.first_run_hint, self))
+
+    def _hint_shortcuts(self) -> dict[str, str]:
+        keys = {"segment": "actionSegment", "segment_all": "actionSegmentAll", "retrain": "actionRetrain",
+                "brush": "actionToolBrush", "eraser": "actionToolEraser", "polygon": "actionToolPolygon",
+                "undo": "actionUndo"}
+        return {k: self.actions[name].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+                for k, name in keys.items()}
 
     def _build_docks(self) -> None:
         self.image_model = ImageListModel(self.session, self)
@@ -216,6 +219,8 @@ class MainWindow(MainWindowJobs, QMainWindow):
         a.themes.triggered.connect(self._on_theme_triggered)
         a["actionAbout"].triggered.connect(self._on_about_triggered)
         a["actionShortcuts"].triggered.connect(self._on_shortcuts_triggered)
+        a["actionShowHint"].triggered.connect(self.show_first_run_hint)
+        self.first_run_hint.dismissed.connect(self._on_first_run_hint_dismissed)
         self.brush_spin.valueChanged.connect(self._on_brush_spin_value_changed)
         self.opacity_slider.valueChanged.connect(self._on_opacity_value_changed)
         self.image_list.selectionModel().currentChanged.connect(self._on_list_current_changed)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -280,10 +280,39 @@ class MainWindowJobs:
 
     @Slot()
     def _on_about_triggered(self: MainWindow) -> None:
-        from ukan_core import __version__
+        """Versions of the app, torch, Qt, the device and the model in use; Copy puts them on the clipboard."""
+        from ukan_studio.about import about_html, about_plain
 
-        QMessageBox.about(self, "About UKAN Studio",
-                          f"UKAN Studio {__version__}\nSegment, correct and retrain U-KAN models on 2D medical images.")
+        device = self.device_label.text().removeprefix("Device: ")
+        choice = self.models_panel.current_choice()
+        model = f"{choice.label} ({choice.ref})" if choice else ""
+        box = QMessageBox(QMessageBox.Icon.Information, "About UKAN Studio", about_html(device, model),
+                          QMessageBox.StandardButton.Close, self)
+        box.setObjectName("aboutBox")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        copy = box.addButton("Copy", QMessageBox.ButtonRole.ActionRole)
+        copy.setObjectName("aboutCopyButton")
+        copy.clicked.connect(self._on_about_copy_clicked)
+        self._about_text = about_plain(device, model)
+        box.setModal(False)
+        box.show()
+
+    @Slot()
+    def _on_about_copy_clicked(self: MainWindow) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        QGuiApplication.clipboard().setText(getattr(self, "_about_text", ""))
+
+    @Slot()
+    def show_first_run_hint(self: MainWindow) -> None:
+        """The three-step card over the canvas (first start, or Help ▸ Getting Started)."""
+        self.first_run_hint.show()
+        self.first_run_hint.raise_()
+
+    @Slot()
+    def _on_first_run_hint_dismissed(self: MainWindow) -> None:
+        self.settings.first_run_hint_dismissed = True
+        save_settings(self.settings)
 
     @Slot()
     def _on_shortcuts_triggered(self: MainWindow) -> None:

@@ -35,6 +35,7 @@ class StudioSettings:
     last_images: dict[str, str] = field(default_factory=dict)   # folder -> image shown last
     window_geometry: str = ""   # base64 of QMainWindow.saveGeometry()
     window_state: str = ""      # base64 of QMainWindow.saveState() (dock layout)
+    first_run_hint_dismissed: bool = False
 
     def remember_folder(self, folder: Path) -> None:
         """Put `folder` first in the recent list."""

@@ -5,16 +5,22 @@ largest gap between two beats is the longest the window could not answer. Target
 on 2 cores.
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_ui_stall.py [--images 40] [--size 256]
-        [--model PATH] [--budget 20]
+        [--model PATH] [--budget 20] [--trace [MS]]
+
+--trace samples the GUI thread's Python stack whenever a beat is late and prints the most common
+stacks, to find what froze the window.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +37,7 @@ class Heartbeat(QObject):
         super().__init__()
         self.clock = QElapsedTimer()
         self.gaps: list[float] = []
+        self.ends: list[float] = []
         self.timer = QTimer(self)
         self.timer.setInterval(10)
         self.timer.timeout.connect(self.on_tick)
@@ -38,6 +45,7 @@ class Heartbeat(QObject):
 
     def start(self) -> None:
         self.gaps.clear()
+        self.ends.clear()
         self.clock.start()
         self._last = 0.0
         self.timer.start()
@@ -49,6 +57,7 @@ class Heartbeat(QObject):
     def on_tick(self) -> None:
         now = self.clock.nsecsElapsed() / 1e6
         self.gaps.append(now - self._last)
+        self.ends.append(now)
         self._last = now
 
     def summary(self) -> str:
@@ -56,7 +65,44 @@ class Heartbeat(QObject):
         if not gaps:
             return "no beats"
         p99 = gaps[int(0.99 * (len(gaps) - 1))]
-        return f"max gap {gaps[-1]:.1f} ms, p99 {p99:.1f} ms over {len(gaps)} beats"
+        worst = sorted(zip(self.gaps, self.ends), reverse=True)[:3]
+        where = ", ".join(f"{gap:.0f} ms ending at {end / 1000:.2f} s" for gap, end in worst)
+        return f"max gap {gaps[-1]:.1f} ms, p99 {p99:.1f} ms over {len(gaps)} beats (worst: {where})"
+
+
+class StallTracer:
+    """A watchdog thread: while the GUI thread is more than `late_ms` past its beat, sample its stack."""
+
+    def __init__(self, beat: Heartbeat, late_ms: float = 25.0) -> None:
+        self.beat, self.late_ms = beat, late_ms
+        self.gui_thread = threading.get_ident()
+        self.samples: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.005):
+            if not self.beat.timer.isActive():
+                continue
+            late = self.beat.clock.nsecsElapsed() / 1e6 - self.beat._last
+            if late < self.late_ms:
+                continue
+            frame = sys._current_frames().get(self.gui_thread)
+            if frame is None:
+                continue
+            stack = traceback.extract_stack(frame)[-8:]
+            self.samples["\n".join(f"    {Path(f.filename).name}:{f.lineno} {f.name}" for f in stack)] += 1
+
+    def report(self, top: int = 6) -> str:
+        lines = [f"{count} samples (5 ms each) while late:\n{stack}" for stack, count in self.samples.most_common(top)]
+        return "\n".join(lines) or "no late beats sampled"
 
 
 def _tiny_model(folder: Path) -> Path:
@@ -99,6 +145,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--budget", type=float, default=20.0, help="retrain budget in seconds")
+    parser.add_argument("--trace", type=float, nargs="?", const=25.0, default=None, metavar="MS",
+                        help="sample the GUI thread's stack when a beat is more than MS late (default 25)")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="ukan-bench-"))
@@ -129,6 +177,9 @@ def main() -> int:
     window.show()
     app.processEvents()
     beat = Heartbeat()
+    tracer = StallTracer(beat, args.trace) if args.trace else None
+    if tracer:
+        tracer.start()
 
     beat.start()
     started = time.perf_counter()
@@ -147,6 +198,9 @@ def main() -> int:
     beat.stop()
     print(f"Retrain (budget {args.budget:.0f} s, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     print(f"retrain report: {window.retrain_panel.report.text()!r}")
+    if tracer:
+        tracer.stop()
+        print(tracer.report())
     window.close()
     return 0
 

@@ -1,17 +1,25 @@
-"""Retrain: a time budget, the live loss / IoU curves and the engine's before/after report."""
+"""Retrain: a time budget, the live loss / IoU curves and the engine's before/after report.
+
+The plot is redrawn at most every REDRAW_MS and its axes keep fixed ranges that only grow (the
+x range doubles when the curve reaches its end): pyqtgraph re-lays out and repaints its axes in
+Python whenever a range changes, which auto-ranging on every report turned into the longest
+stalls of the window during a retrain.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ukan_core.progress import Progress
 
 LOSS_KEYS = ("loss", "train_loss")
 IOU_KEYS = ("val_iou", "iou", "held_out_iou")
+REDRAW_MS = 250
+INITIAL_X_RANGE = 16.0
 
 
 class RetrainPanel(QWidget):
@@ -35,9 +43,12 @@ class RetrainPanel(QWidget):
         self.plot.setObjectName("retrainPlot")
         self.plot.setMinimumHeight(150)
         self.plot.setMenuEnabled(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        # no grid: pyqtgraph draws it with the axes, so every curve update would repaint them
+
         self.plot.setLabel("bottom", "report")
         self.plot.addLegend(offset=(-4, 4))
+        self.plot.disableAutoRange()
+        self.plot.setMouseEnabled(x=False, y=False)
         self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((255, 120, 90), width=2), name="loss")
         self.iou_curve = self.plot.plot([], [], pen=pg.mkPen((70, 170, 255), width=2), name="held-out IoU",
                                         symbol="o", symbolSize=5, symbolBrush=(70, 170, 255))
@@ -55,6 +66,12 @@ class RetrainPanel(QWidget):
         layout.addWidget(self.report)
         self._loss: tuple[list[float], list[float]] = ([], [])
         self._iou: tuple[list[float], list[float]] = ([], [])
+        self._x_max, self._y_max = INITIAL_X_RANGE, 1.0
+        self._set_ranges()
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
 
     def set_theme(self, theme: str) -> None:
         """Plot colours that suit the light or dark window."""
@@ -68,9 +85,14 @@ class RetrainPanel(QWidget):
 
     def clear(self) -> None:
         self._loss, self._iou = ([], []), ([], [])
-        self.loss_curve.setData([], [])
-        self.iou_curve.setData([], [])
+        self._x_max, self._y_max = INITIAL_X_RANGE, 1.0
+        self._set_ranges()
+        self._redraw()
         self.report.setText("Retraining…")
+
+    def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
+        """The points received so far (the plot shows them within REDRAW_MS)."""
+        return {"loss": (list(self._loss[0]), list(self._loss[1])), "iou": (list(self._iou[0]), list(self._iou[1]))}
 
     def show_progress(self, progress: Progress) -> None:
         """Add the loss / IoU carried in `progress.extra` to the curves."""
@@ -81,16 +103,38 @@ class RetrainPanel(QWidget):
         if loss is not None:
             self._loss[0].append(step)
             self._loss[1].append(loss)
-            self.loss_curve.setData(*self._loss)
         if iou is not None:
             self._iou[0].append(step)
             self._iou[1].append(iou)
-            self.iou_curve.setData(*self._iou)
-        if progress.message:
+        if (loss is not None or iou is not None) and not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+        if progress.message and progress.message != self.report.text():
             self.report.setText(progress.message)
 
     def show_report(self, report: Any) -> None:
+        self._redraw()
         self.report.setText(describe_report(report))
+
+    @Slot()
+    def _redraw(self) -> None:
+        self._redraw_timer.stop()
+        xs = self._loss[0] + self._iou[0]
+        ys = [v for v in self._loss[1] + self._iou[1] if v == v and abs(v) != float("inf")]
+        grown = False
+        while xs and max(xs) > self._x_max:
+            self._x_max *= 2.0
+            grown = True
+        if ys and max(ys) > self._y_max:
+            self._y_max = max(ys) * 1.25
+            grown = True
+        if grown:
+            self._set_ranges()
+        self.loss_curve.setData(*self._loss)
+        self.iou_curve.setData(*self._iou)
+
+    def _set_ranges(self) -> None:
+        self.plot.setXRange(0.0, self._x_max, padding=0.02)
+        self.plot.setYRange(0.0, self._y_max, padding=0.02)
 
     def show_message(self, text: str) -> None:
         self.report.setText(text)
