@@ -71,6 +71,10 @@ def test_retrain_makes_a_new_selected_version(model_window, qtbot, image_folder:
     _run(qtbot, model_window, "actionRetrain", "retrain", timeout=180_000)
     assert model_window.notice.property("kind") in ("success", "info"), model_window.notice.text
     assert "→" in model_window.retrain_panel.report.text()
+    curves = model_window.retrain_panel.curve_data()
+    assert curves["loss"][0], "the live plot received the training loss"
+    shown_x, shown_y = model_window.retrain_panel.loss_curve.getData()
+    assert list(shown_y) == curves["loss"][1], "the report redraws the plot with every point received"
     from ukan_core.store import ModelStore
 
     versions = ModelStore().versions("tiny-ukan")
