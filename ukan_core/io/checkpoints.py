@@ -126,8 +126,11 @@ def read_checkpoint_info(path: str | Path) -> dict[str, Any]:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model of a `.safetensors` checkpoint: (float32 model in eval mode on `device`, info).
 
-    `device` is a torch.device or a name for `pick_device` ("cpu", "cuda", "mps", "auto").
+    `device` is a torch.device or a name for `pick_device` ("cpu", "cuda", "mps", "auto"). The
+    model is built on the meta device and takes the file's tensors as they are, so no time is
+    spent on a random initialisation (KAN layers solve a least-squares problem for it).
     """
+    import torch
     from safetensors.torch import load_file
 
     from ukan_core.models.configs import build_model
@@ -135,14 +138,15 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     path = Path(path)
     info = read_checkpoint_info(path)
     try:
-        model = build_model(info["architecture"], info["config"])
+        with torch.device("meta"):
+            model = build_model(info["architecture"], info["config"])
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{path.name}: cannot build its model ({exc})") from None
     try:
         state = load_file(str(path), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for corrupt files
         raise CheckpointError(f"{path.name}: damaged checkpoint ({str(exc).splitlines()[0][:120]})") from None
-    load_state_checked(model, state, path.name)
+    load_state_checked(model, state, path.name, assign=True)
     return model.to(_device(device)).eval(), info
 
 

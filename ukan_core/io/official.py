@@ -93,8 +93,13 @@ def infer_official_config(state: dict[str, torch.Tensor], file_name: str) -> tup
     )
 
 
-def load_state_checked(model: nn.Module, state: dict[str, torch.Tensor], file_name: str) -> None:
-    """Strict `load_state_dict`, with a one-line CheckpointError naming the first offending key."""
+def load_state_checked(model: nn.Module, state: dict[str, torch.Tensor], file_name: str, *,
+                       assign: bool = False) -> None:
+    """Strict `load_state_dict`, with a one-line CheckpointError naming the first offending key.
+
+    `assign=True` puts the file's tensors in place of the model's (for a model built on the meta
+    device, whose tensors hold no data).
+    """
     expected = model.state_dict()
     for key, tensor in state.items():
         if key not in expected:
@@ -108,7 +113,7 @@ def load_state_checked(model: nn.Module, state: dict[str, torch.Tensor], file_na
     if missing:
         raise CheckpointError(f"{file_name}: missing key {missing[0]!r} ({len(missing)} missing in all)")
     converted = {k: v.to(dtype=expected[k].dtype) for k, v in state.items()}
-    model.load_state_dict(converted, strict=True)
+    model.load_state_dict(converted, strict=True, assign=assign)
 
 
 # -- reading the file ------------------------------------------------------------------------
