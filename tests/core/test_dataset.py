@@ -78,3 +78,20 @@ def test_size_mismatch_names_both_files(tmp_path: Path) -> None:
     dataset = SegmentationDataset(scan_labelled_folder(tmp_path), Preprocessing(input_size=(32, 32)))
     with pytest.raises(DatasetError, match=r"^img\.png: mask is 32x16 but its image img\.png is 32x32$"):
         dataset[0]
+
+
+def test_studio_label_masks_give_one_channel_per_class(tmp_path: Path) -> None:
+    """A Studio correction is one PNG of label values (0 background, k for class k): no official folders."""
+    from ukan_core.data.folders import Pair
+
+    image = np.full((32, 32), 90, np.uint8)
+    labels = np.zeros((32, 32), np.uint8)
+    labels[2:10, 2:10], labels[20:30, 20:30] = 1, 2
+    write_mask(tmp_path / "a.png", image)
+    write_mask(tmp_path / "a_labels.png", labels)
+    pair = Pair(image=tmp_path / "a.png", masks=(tmp_path / "a_labels.png",), id="a")
+    _, y = SegmentationDataset([pair], Preprocessing(input_size=(32, 32)), num_classes=2)[0]
+    assert y.shape == (2, 32, 32)
+    assert np.array_equal(y[0], labels == 1) and np.array_equal(y[1], labels == 2)
+    _, binary = SegmentationDataset([pair], Preprocessing(input_size=(32, 32)), num_classes=1)[0]
+    assert np.array_equal(binary[0], labels > 0), "a one-class model learns every label as foreground"
