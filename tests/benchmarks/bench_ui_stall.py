@@ -1,11 +1,11 @@
-"""How long does the window freeze while Segment all and Retrain run? (run by hand)
+"""How long does the window freeze while Segment all, Retrain and Generate run? (run by hand)
 
 A 10 ms QTimer heartbeat runs on the GUI thread while the jobs run in their workers; the
 largest gap between two beats is the longest the window could not answer. Target: <= 50 ms
 on 2 cores.
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_ui_stall.py [--images 40] [--size 256]
-        [--model PATH] [--budget 20] [--trace [MS]]
+        [--model PATH] [--budget 20] [--generator NAME_OR_PATH] [--trace [MS]]
 
 --trace samples the GUI thread's Python stack whenever a beat is late and prints the most common
 stacks, to find what froze the window.
@@ -119,6 +119,20 @@ def _tiny_model(folder: Path) -> Path:
     return path
 
 
+def _tiny_generator(folder: Path) -> Path:
+    import torch
+
+    from ukan_core.io.checkpoints import save_checkpoint
+    from ukan_core.models.configs import build_model
+
+    torch.manual_seed(0)
+    path = folder / "bench-generator.safetensors"
+    config = {"ch": 32, "ch_mult": [1, 2, 2, 4], "num_res_blocks": 1, "embed_dims": [128, 160, 256],
+              "image_size": 64, "in_channels": 2}
+    save_checkpoint(build_model("diffusion_ukan", config), path, {"name": "bench-generator", "pairs": True})
+    return path
+
+
 def _wait_job(window, kind: str, timeout_s: float) -> None:
     loop = QEventLoop()
     done: list[str] = []
@@ -145,6 +159,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--budget", type=float, default=20.0, help="retrain budget in seconds")
+    parser.add_argument("--generator", default=None,
+                        help="generator for the Generate phase (default: a random one of the bundled size)")
     parser.add_argument("--trace", type=float, nargs="?", const=25.0, default=None, metavar="MS",
                         help="sample the GUI thread's stack when a beat is more than MS late (default 25)")
     args = parser.parse_args()
@@ -198,6 +214,19 @@ def main() -> int:
     beat.stop()
     print(f"Retrain (budget {args.budget:.0f} s, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     print(f"retrain report: {window.retrain_panel.report.text()!r}")
+
+    panel = window.generate_panel
+    panel.add_generator_file(args.generator or _tiny_generator(work))
+    panel.count.setValue(16)
+    panel.random_seed.setChecked(False)
+    window._docks["generateDock"].raise_()   # the preview and gallery are drawn while it runs
+    app.processEvents()
+    beat.start()
+    started = time.perf_counter()
+    panel.generate_button.click()
+    _wait_job(window, "generate", 600)
+    beat.stop()
+    print(f"Generate (16 images, {panel.steps.value()} steps, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     if tracer:
         tracer.stop()
         print(tracer.report())
