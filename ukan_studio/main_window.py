@@ -12,19 +12,19 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QPalette
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
+    QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
     QStackedWidget, QUndoView, QVBoxLayout, QWidget,
 )
 
 from ukan_core.errors import UkanError
-from ukan_studio.actions import TOOL_ACTIONS, build_menus, build_toolbar, create_actions
+from ukan_studio.actions import build_menus, build_toolbar, create_actions
 from ukan_studio.canvas.view import MaskCanvas
 from ukan_studio.central import CentralArea, FirstRunHint
-from ukan_studio.icons import line_icon
 from ukan_studio.jobs import JobController
 from ukan_studio.main_window_jobs import MainWindowJobs
+from ukan_studio.main_window_view import MainWindowView
 from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
@@ -34,23 +34,13 @@ from ukan_studio.panels.models import ModelsPanel
 from ukan_studio.panels.retrain import RetrainPanel
 from ukan_studio.session import Session
 from ukan_studio.settings import StudioSettings, save_settings
-from ukan_studio.theme import apply_theme, canvas_background
 
 CANVAS_HINT = "Left drag: draw · Space or middle drag: pan · wheel: zoom · right drag: window/level"
-
-ACTION_ICONS = {
-    "actionOpenFolder": "open", "actionSegment": "segment", "actionSegmentAll": "segment_all",
-    "actionRetrain": "retrain", "actionToolBrush": "brush", "actionToolEraser": "eraser",
-    "actionToolPolygon": "polygon", "actionToolFill": "fill", "actionUndo": "undo", "actionRedo": "redo",
-    "actionFit": "fit", "actionToggleOverlay": "overlay", "actionContourOnly": "contour",
-    "actionExportMasks": "export", "actionCancel": "cancel",
-}
-
 
 SCROLLED_DOCKS = ("retrainDock", "explainDock", "generateDock")
 
 
-class MainWindow(MainWindowJobs, QMainWindow):
+class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     """UKAN Studio's window. Test contract: open_folder, current_mask, export_masks, jobFinished."""
 
     jobFinished = Signal(str)
@@ -400,83 +390,6 @@ class MainWindow(MainWindowJobs, QMainWindow):
         wl = f"   W/L {window[1]:.0f}/{window[0]:.0f}" if window else ""
         self.cursor_label.setText(
             f"x {x}  y {y}   value {shown}   label {names[label] if label < len(names) else label}{wl}")
-
-    # -- tools and view ------------------------------------------------------------------
-    @Slot(object)
-    def _on_tool_triggered(self, action: Any) -> None:
-        tool = next(t for t, n in TOOL_ACTIONS.items() if n == action.objectName())
-        self.canvas.set_tool(tool)
-
-    @Slot()
-    def _on_brush_smaller_triggered(self) -> None:
-        self.brush_spin.setValue(max(1, round(self.brush_spin.value() / 1.25)))
-
-    @Slot()
-    def _on_brush_larger_triggered(self) -> None:
-        self.brush_spin.setValue(max(self.brush_spin.value() + 1, round(self.brush_spin.value() * 1.25)))
-
-    @Slot(int)
-    def _on_brush_spin_value_changed(self, value: int) -> None:
-        if self.canvas.brush_size != value:
-            self.canvas.set_brush_size(value)
-        self.settings.brush_size = value
-
-    @Slot(int)
-    def _on_opacity_value_changed(self, value: int) -> None:
-        self.canvas.set_overlay_opacity(value / 100.0)
-        self.settings.overlay_opacity = value / 100.0
-
-    @Slot(bool)
-    def _on_contour_toggled(self, on: bool) -> None:
-        self.canvas.overlay.set_contour_only(on)
-        self.settings.contour_only = on
-
-    @Slot()
-    def _on_zoom_in_triggered(self) -> None:
-        self.canvas.zoom(1.25)
-
-    @Slot()
-    def _on_zoom_out_triggered(self) -> None:
-        self.canvas.zoom(0.8)
-
-    @Slot(int)
-    def _on_label_changed(self, label: int) -> None:
-        self.canvas.label = label
-
-    @Slot(list)
-    def _on_classes_changed(self, names: list) -> None:
-        if self.session.store is not None:
-            try:
-                self.session.store.set_classes(list(names))
-            except UkanError as exc:
-                self._show_error(str(exc))
-
-    @Slot(object)
-    def _on_theme_triggered(self, action: Any) -> None:
-        self.settings.theme = {"actionThemeLight": "light", "actionThemeDark": "dark"}.get(
-            action.objectName(), "system")
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            apply_theme(app, self.settings.theme)
-        self._refresh_theme_colors()
-
-    @Slot(object)
-    def on_system_color_scheme_changed(self, _scheme: Any) -> None:
-        if self.settings.theme == "system":
-            app = QApplication.instance()
-            if isinstance(app, QApplication):
-                apply_theme(app, "system")
-            self._refresh_theme_colors()
-
-    def _refresh_theme_colors(self) -> None:
-        app = QApplication.instance()
-        theme = str(app.property("ukanTheme") or "dark") if app is not None else "dark"
-        self.canvas.setBackground(canvas_background(theme))
-        color = self.palette().color(QPalette.ColorRole.ButtonText)
-        for name, icon in ACTION_ICONS.items():
-            self.actions[name].setIcon(line_icon(icon, color))
-        self.retrain_panel.set_theme(theme)
-        self.explain_panel.set_theme(theme)
 
 
 def display_pixels(image: Any) -> tuple[np.ndarray, tuple[float, float] | None, bool]:

@@ -116,7 +116,8 @@ def main() -> None:
               f"({sum(int(m.any()) for m in masks_a)}/{args.n} with a lesion)")
     if args.grid:
         per_row = 8
-        shown = [outlined(i, m) for i, m in zip(images, masks or [np.zeros(i.shape[:2], np.uint8)] * len(images))]
+        empty = [np.zeros(image.shape[:2], np.uint8) for image in images]
+        shown = [outlined(i, m) for i, m in zip(images, masks or empty)]
         truth = [outlined(i, m) for i, m in zip(real_a, masks_a)]
         grid = tile([shown[:per_row], shown[per_row:2 * per_row], truth[:per_row]])
         args.grid.parent.mkdir(parents=True, exist_ok=True)
