@@ -32,8 +32,20 @@ def ensure_application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName(APP_ID)
         app.setOrganizationName("UKAN Studio")
         app.setApplicationDisplayName(APP_ID)
+        app.setDesktopFileName("ukan-studio")   # lets Wayland match windows to the menu entry
+        _set_window_icon(app)
     assert isinstance(app, QApplication)
     return app
+
+
+def _set_window_icon(app: QApplication) -> None:
+    from PySide6.QtGui import QIcon
+
+    from ukan_core.assets import resources_dir
+
+    icon = resources_dir() / "icons" / "ukan-studio.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up: bool = True) -> MainWindow:
