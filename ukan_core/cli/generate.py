@@ -19,6 +19,7 @@ import numpy as np
 from ukan_core.atomic import atomic_path
 from ukan_core.device import DEVICE_CHOICES
 from ukan_core.errors import UkanError
+from ukan_core.io.checkpoints import DEFAULT_GENERATOR
 from ukan_core.progress import Progress
 
 SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp2m")
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sample synthetic images (or image + mask pairs) from a Diffusion U-KAN",
         description="Sample images from a Diffusion U-KAN generator and write them as PNGs.",
     )
-    parser.add_argument("--model", required=True, help="generator: a store name, a .safetensors or an official .pt")
+    parser.add_argument("--model", default=DEFAULT_GENERATOR,
+                        help=f"generator: a store name, a .safetensors or an official .pt (default: the bundled "
+                             f"{DEFAULT_GENERATOR}, which makes 64x64 image + mask pairs)")
     parser.add_argument("--n", type=int, default=16, help="number of images (default 16)")
     parser.add_argument("--sampler", choices=SAMPLER_NAMES, default="dpmpp2m",
                         help="dpmpp2m (default, 20 steps), ddim (50 steps) or ddpm (the official 1000 steps)")

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
-    "DEFAULT_MODEL", "FORMAT_VERSION", "METADATA_KEY", "CHECKPOINT_SUFFIX", "OFFICIAL_SUFFIXES",
+    "DEFAULT_GENERATOR", "DEFAULT_MODEL", "FORMAT_VERSION", "METADATA_KEY", "CHECKPOINT_SUFFIX", "OFFICIAL_SUFFIXES",
     "save_checkpoint", "load_checkpoint", "read_checkpoint_info", "import_official",
     "load_model", "load_model_with_info", "resolve_model",
 ]
 
 DEFAULT_MODEL = "ukan-synthetic-us"  # resources/models/ukan-synthetic-us.safetensors
+DEFAULT_GENERATOR = "ukan-synthetic-us-pairs"  # resources/models/ukan-synthetic-us-pairs.safetensors
 FORMAT_VERSION = 1
 METADATA_KEY = "ukan"
 CHECKPOINT_SUFFIX = ".safetensors"

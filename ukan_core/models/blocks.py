@@ -15,7 +15,15 @@ from ukan_core.models.kan import KANLinear
 
 
 def init_token_weights(module: nn.Module) -> None:
-    """The official `_init_weights`: trunc-normal linears, unit LayerNorms, fan-out normal convs."""
+    """The official `_init_weights`: trunc-normal linears, unit LayerNorms, fan-out normal convs.
+
+    Skipped on the meta device (a shape-only build that a checkpoint will fill): random init there
+    goes through torch's Python reference kernels, whose first use imports torch._dynamo for
+    seconds while holding the GIL — a frozen window when a worker loads a model.
+    """
+    weight = getattr(module, "weight", None)
+    if isinstance(weight, torch.Tensor) and weight.is_meta:
+        return
     if isinstance(module, nn.Linear):
         nn.init.trunc_normal_(module.weight, std=0.02)
         if module.bias is not None:

@@ -30,11 +30,15 @@ class Swish(nn.Module):
 
 
 def sinusoid_table(T: int, d_model: int) -> torch.Tensor:  # noqa: N803
-    """(T, d_model) table with interleaved [sin(p w0), cos(p w0), sin(p w1), ...], w_i = 10000^(-2i/d)."""
+    """(T, d_model) table with interleaved [sin(p w0), cos(p w0), sin(p w1), ...], w_i = 10000^(-2i/d).
+
+    Always computed on the CPU: under a meta-device build these ops would otherwise go through
+    torch's Python reference kernels, whose first use imports for seconds while holding the GIL.
+    """
     if d_model % 2:
         raise ValueError(f"time embedding width {d_model} must be even")
-    freqs = torch.exp(-(torch.arange(0, d_model, step=2) / d_model * math.log(10000)))
-    angles = torch.arange(T).float()[:, None] * freqs[None, :]
+    freqs = torch.exp(-(torch.arange(0, d_model, step=2, device="cpu") / d_model * math.log(10000)))
+    angles = torch.arange(T, device="cpu").float()[:, None] * freqs[None, :]
     return torch.stack([torch.sin(angles), torch.cos(angles)], dim=-1).view(T, d_model)
 
 

@@ -16,9 +16,12 @@ from torch import nn
 
 
 def uniform_knots(in_features: int, grid_size: int, spline_order: int, grid_range: Sequence[float]) -> torch.Tensor:
-    """The official knot vector, `grid_size + 2*spline_order + 1` knots per input (−2.2 … 2.2 by default)."""
+    """The official knot vector, `grid_size + 2*spline_order + 1` knots per input (−2.2 … 2.2 by default).
+
+    Computed on the CPU even inside a meta-device build (see `init_token_weights` for why).
+    """
     h = (grid_range[1] - grid_range[0]) / grid_size
-    knots = torch.arange(-spline_order, grid_size + spline_order + 1) * h + grid_range[0]
+    knots = torch.arange(-spline_order, grid_size + spline_order + 1, device="cpu") * h + grid_range[0]
     return knots.expand(in_features, -1).contiguous()
 
 
