@@ -93,7 +93,8 @@ def test_train_on_a_folder_then_generate_and_save(qtbot, panel, tmp_path, monkey
         cv2.imwrite(str(folder / f"case{i}.png"), synthetic_scan(i, 40, 48)[0])
     host = Host(panel)
     panel.set_folder(str(folder))
-    assert not panel.generate_button.isEnabled(), "no generator yet"
+    assert panel.current_generator().startswith("ukan-synthetic-us-pairs/"), "the bundled generator is offered"
+    assert panel.generate_button.isEnabled()
 
     panel.train_name.setText("tiny-gen")
     panel.train_steps.setValue(2)
