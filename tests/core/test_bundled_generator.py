@@ -31,3 +31,20 @@ def test_cli_generate_defaults_to_the_bundled_generator_and_writes_pairs(tmp_pat
     pixels = read_mask(images[0])
     assert pixels.shape[:2] == (64, 64) and np.ptp(pixels) > 30, "a picture, not a flat field"
     assert set(np.unique(read_mask(masks[0]))) <= {0, 255, 1}
+
+
+def test_cli_uses_the_generators_recommended_sampler_unless_told_otherwise(tmp_path: Path, one_thread, capsys) -> None:
+    import argparse
+
+    from ukan_core.cli.generate import _apply_recommended_sampler
+    from ukan_core.cli.main import main
+
+    assert main(["generate", "--n", "1", "--seed", "2", "--out", str(tmp_path / "a")]) == 0
+    assert "sampler ddim (eta 1), 100 steps" in capsys.readouterr().out
+
+    told = argparse.Namespace(sampler="dpmpp2m", steps=None, eta=None)
+    _apply_recommended_sampler(told, {"sampler": "ddim", "steps": 100, "eta": 1.0})
+    assert (told.sampler, told.steps, told.eta) == ("dpmpp2m", None, 0.0)
+    plain = argparse.Namespace(sampler=None, steps=None, eta=None)
+    _apply_recommended_sampler(plain, None)
+    assert (plain.sampler, plain.steps, plain.eta) == ("dpmpp2m", None, 0.0)

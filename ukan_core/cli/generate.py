@@ -35,10 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"generator: a store name, a .safetensors or an official .pt (default: the bundled "
                              f"{DEFAULT_GENERATOR}, which makes 64x64 image + mask pairs)")
     parser.add_argument("--n", type=int, default=16, help="number of images (default 16)")
-    parser.add_argument("--sampler", choices=SAMPLER_NAMES, default="dpmpp2m",
-                        help="dpmpp2m (default, 20 steps), ddim (50 steps) or ddpm (the official 1000 steps)")
+    parser.add_argument("--sampler", choices=SAMPLER_NAMES, default=None,
+                        help="dpmpp2m (20 steps), ddim (50 steps) or ddpm (the official 1000 steps); default: the "
+                             "generator's recommended sampler when its file names one, else dpmpp2m")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the sampler's own)")
-    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise: 0 deterministic, 1 DDPM-like")
+    parser.add_argument("--eta", type=float, default=None,
+                        help="DDIM noise: 0 deterministic (default), 1 DDPM-like")
     parser.add_argument("--seed", type=int, default=None, help="same seed, same images (default: random, printed)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--pairs", action="store_true", help="write images/ + masks/0/ (needs a model trained on pairs)")
@@ -62,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     pairs = is_pairs_model(model, info)
     if args.pairs and not pairs:
         raise UkanError(f"{args.model}: --pairs needs a generator trained on image + mask pairs; this one makes images only")
+    _apply_recommended_sampler(args, info.get("recommended_sampler"))
     options = {"eta": args.eta} if args.sampler == "ddim" else {}
     sampler = make_sampler(args.sampler, NoiseSchedule.for_model(model), **options)
     steps = args.steps or sampler.default_steps
@@ -87,8 +90,26 @@ def run(args: argparse.Namespace) -> int:
         for i in range(args.n):
             _write_png(out / f"gen_{i:04d}.png", samples[i] if samples.shape[-1] != 1 else samples[i, ..., 0])
         what = f"{args.n} images to {out}"
-    print(f"wrote {what}: sampler {args.sampler}, {steps} steps, seed {seed}, {elapsed:.1f} s")
+    eta = f" (eta {args.eta:g})" if args.sampler == "ddim" else ""
+    print(f"wrote {what}: sampler {args.sampler}{eta}, {steps} steps, seed {seed}, {elapsed:.1f} s")
     return 0
+
+
+def _apply_recommended_sampler(args: argparse.Namespace, recommended: object) -> None:
+    """Fill the sampler options the user left out: the generator's recommendation, else dpmpp2m / η 0.
+
+    The recommendation's steps and η apply only when its sampler is the one used.
+    """
+    choice = recommended if isinstance(recommended, dict) and recommended.get("sampler") in SAMPLER_NAMES else {}
+    if args.sampler is None:
+        args.sampler = choice.get("sampler", "dpmpp2m")
+    if choice.get("sampler") == args.sampler:
+        if args.steps is None and isinstance(choice.get("steps"), int):
+            args.steps = choice["steps"]
+        if args.eta is None and isinstance(choice.get("eta"), (int, float)):
+            args.eta = float(choice["eta"])
+    if args.eta is None:
+        args.eta = 0.0
 
 
 def _write_png(path: Path, pixels: np.ndarray) -> None:
