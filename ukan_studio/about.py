@@ -7,11 +7,10 @@ window's thread does not touch torch; the device comes from the warm-up worker's
 from __future__ import annotations
 
 import platform
-import sys
 from html import escape
 from importlib import metadata
 
-PACKAGES = ("torch", "numpy", "PySide6-Essentials", "pyqtgraph", "opencv-python-headless", "safetensors", "pydicom")
+PACKAGES = ("torch", "numpy", "pyqtgraph", "opencv-python-headless", "safetensors", "pydicom")   # Qt has its own row
 
 
 def package_version(name: str) -> str:
@@ -31,21 +30,20 @@ def about_lines(device: str, model: str) -> list[tuple[str, str]]:
 
     rows = [("UKAN Studio", __version__), ("Device", device or "not detected yet"), ("Model in use", model or "none"),
             ("Qt", f"{qVersion()} (PySide6 {pyside_version})"),
-            ("Python", f"{platform.python_version()} ({sys.executable and platform.python_implementation()})"),
+            ("Python", f"{platform.python_version()} ({platform.python_implementation()})"),
             ("System", f"{platform.system()} {platform.release()} {platform.machine()}")]
-    rows += [(name, package_version(name)) for name in PACKAGES if name != "PySide6-Essentials"]
+    rows += [(name, package_version(name)) for name in PACKAGES]
     return rows
 
 
-def about_html(device: str, model: str) -> str:
-    """The About box: one sentence and a table of `about_lines`."""
-    table = "".join(f"<tr><td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(v)}</td></tr>"
-                    for k, v in about_lines(device, model))
+def about_html(rows: list[tuple[str, str]]) -> str:
+    """The About box: one sentence and a table of `rows` (from `about_lines`)."""
+    table = "".join(f"<tr><td><b>{escape(k)}</b>&nbsp;&nbsp;</td><td>{escape(v)}</td></tr>" for k, v in rows)
     return ("<p>Segment, correct and retrain U-KAN models on 2D medical images; explain and generate.<br>"
             "A research tool, not a medical device.</p>"
             f"<table>{table}</table>")
 
 
-def about_plain(device: str, model: str) -> str:
+def about_plain(rows: list[tuple[str, str]]) -> str:
     """The same rows as plain text (copied to the clipboard for bug reports)."""
-    return "\n".join(f"{k}: {v}" for k, v in about_lines(device, model))
+    return "\n".join(f"{k}: {v}" for k, v in rows)

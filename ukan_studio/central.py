@@ -85,12 +85,16 @@ class CentralArea(QWidget):
 
     def _place_overlays(self) -> None:
         width = self.width()
-        height = self.notice.heightForWidth(width) if self.notice.hasHeightForWidth() else -1
-        self.notice.setGeometry(0, 0, width, max(height, self.notice.sizeHint().height()))
+        self.notice.setGeometry(0, 0, width, _height_at(self.notice, width))
         self.notice.raise_()
         hint_width = min(width - 2 * HINT_MARGIN, 560)
-        hint_height = self.hint.heightForWidth(hint_width) if self.hint.hasHeightForWidth() else -1
-        hint_height = max(hint_height, self.hint.sizeHint().height())
+        hint_height = _height_at(self.hint, hint_width)
         self.hint.setGeometry((width - hint_width) // 2, max(HINT_MARGIN, self.height() - hint_height - 3 * HINT_MARGIN),
                               hint_width, hint_height)
         self.hint.raise_()
+
+
+def _height_at(widget: QWidget, width: int) -> int:
+    """The height `widget` wants at `width` (word-wrapped labels grow), at least its size hint."""
+    wanted = widget.heightForWidth(width) if widget.hasHeightForWidth() else -1
+    return max(wanted, widget.sizeHint().height())

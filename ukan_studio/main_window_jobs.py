@@ -281,19 +281,20 @@ class MainWindowJobs:
     @Slot()
     def _on_about_triggered(self: MainWindow) -> None:
         """Versions of the app, torch, Qt, the device and the model in use; Copy puts them on the clipboard."""
-        from ukan_studio.about import about_html, about_plain
+        from ukan_studio.about import about_html, about_lines, about_plain
 
         device = self.device_label.text().removeprefix("Device: ")
         choice = self.models_panel.current_choice()
         model = f"{choice.label} ({choice.ref})" if choice else ""
-        box = QMessageBox(QMessageBox.Icon.Information, "About UKAN Studio", about_html(device, model),
+        rows = about_lines(device, model)
+        box = QMessageBox(QMessageBox.Icon.Information, "About UKAN Studio", about_html(rows),
                           QMessageBox.StandardButton.Close, self)
         box.setObjectName("aboutBox")
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         copy = box.addButton("Copy", QMessageBox.ButtonRole.ActionRole)
         copy.setObjectName("aboutCopyButton")
         copy.clicked.connect(self._on_about_copy_clicked)
-        self._about_text = about_plain(device, model)
+        self._about_text = about_plain(rows)
         box.setModal(False)
         box.show()
 

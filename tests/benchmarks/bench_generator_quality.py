@@ -27,6 +27,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_generate import grid  # noqa: E402
 
 from ukan_core.data.synthetic import generate_case  # noqa: E402
 from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs  # noqa: E402
@@ -55,16 +58,6 @@ def outlined(image: np.ndarray, mask: np.ndarray, scale: int = 2) -> np.ndarray:
                                    cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(rgb, contours, -1, (255, 60, 60), 1)
     return rgb
-
-
-def tile(rows: list[list[np.ndarray]], gap: int = 3) -> np.ndarray:
-    height, width = rows[0][0].shape[:2]
-    columns = max(len(r) for r in rows)
-    out = np.full((len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            out[r * (height + gap):r * (height + gap) + height, c * (width + gap):c * (width + gap) + width] = image
-    return out
 
 
 def main() -> None:
@@ -119,9 +112,9 @@ def main() -> None:
         empty = [np.zeros(image.shape[:2], np.uint8) for image in images]
         shown = [outlined(i, m) for i, m in zip(images, masks or empty)]
         truth = [outlined(i, m) for i, m in zip(real_a, masks_a)]
-        grid = tile([shown[:per_row], shown[per_row:2 * per_row], truth[:per_row]])
+        picture = grid([np.stack(shown[:per_row]), np.stack(shown[per_row:2 * per_row]), np.stack(truth[:per_row])])
         args.grid.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(args.grid), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(args.grid), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         print(f"grid: {args.grid} (rows 1-2 generated, row 3 real; red: the mask)")
 
 

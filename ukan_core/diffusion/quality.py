@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ukan_core.inference import Segmenter, probabilities_to_mask
+from ukan_core.io.images import to_rgb8
 from ukan_core.metrics import MetricAccumulator
 from ukan_core.preprocess import prepare
 
@@ -84,7 +85,7 @@ class SegmenterFeatures:
 
     def _batch(self, images: Sequence[np.ndarray]) -> torch.Tensor:
         pre = self.segmenter.preprocessing
-        x = np.stack([prepare(_rgb(image), pre) for image in images])
+        x = np.stack([prepare(to_rgb8(image), pre) for image in images])
         if self.segmenter.input_channels == 1:
             x = x[:, :1]
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.segmenter.device)
@@ -104,13 +105,7 @@ def mask_agreement(segmenter: Segmenter, images: Sequence[np.ndarray], masks: Se
     if len(images) != len(masks):
         raise ValueError(f"{len(images)} images but {len(masks)} masks")
     accumulator = MetricAccumulator()
-    for prob, mask in zip(segmenter.predict_batch([_rgb(i) for i in images]), masks):
+    for prob, mask in zip(segmenter.predict_batch(list(images)), masks):
         accumulator.update(probabilities_to_mask(prob) > 0, np.asarray(mask) > 0)
     return MaskAgreement(iou=accumulator.iou_pooled, iou_mean=accumulator.iou_mean, n=accumulator.n)
 
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image, np.uint8)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image

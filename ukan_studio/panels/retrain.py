@@ -44,7 +44,6 @@ class RetrainPanel(QWidget):
         self.plot.setMinimumHeight(150)
         self.plot.setMenuEnabled(False)
         # no grid: pyqtgraph draws it with the axes, so every curve update would repaint them
-
         self.plot.setLabel("bottom", "report")
         self.plot.addLegend(offset=(-4, 4))
         self.plot.disableAutoRange()
@@ -64,14 +63,11 @@ class RetrainPanel(QWidget):
         layout.addWidget(self.start_button)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.report)
-        self._loss: tuple[list[float], list[float]] = ([], [])
-        self._iou: tuple[list[float], list[float]] = ([], [])
-        self._x_max, self._y_max = INITIAL_X_RANGE, 1.0
-        self._set_ranges()
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)
         self._redraw_timer.timeout.connect(self._redraw)
+        self._reset_curves()
 
     def set_theme(self, theme: str) -> None:
         """Plot colours that suit the light or dark window."""
@@ -84,11 +80,15 @@ class RetrainPanel(QWidget):
             axis.setTextPen(axis_pen)
 
     def clear(self) -> None:
-        self._loss, self._iou = ([], []), ([], [])
+        self._reset_curves()
+        self.report.setText("Retraining…")
+
+    def _reset_curves(self) -> None:
+        self._loss: tuple[list[float], list[float]] = ([], [])
+        self._iou: tuple[list[float], list[float]] = ([], [])
         self._x_max, self._y_max = INITIAL_X_RANGE, 1.0
         self._set_ranges()
         self._redraw()
-        self.report.setText("Retraining…")
 
     def curve_data(self) -> dict[str, tuple[list[float], list[float]]]:
         """The points received so far (the plot shows them within REDRAW_MS)."""
