@@ -216,3 +216,37 @@ def test_cli_trains_saves_and_resumes(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     model, _ = checkpoints.load_checkpoint(out)
     assert model.config.in_channels == 3 and model.config.image_size == 32
+
+
+def test_cli_trains_an_existing_generator_further_and_stores_fp16(tmp_path, capsys):
+    checkpoints = pytest.importorskip("ukan_core.io.checkpoints")
+    _write_folder(tmp_path / "data", n=2)
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    tiny_args = ["--ch", "32", "--ch-mult", "1,1", "--num-res-blocks", "1", "--embed-dims", "32,64,96",
+                 "--image-size", "32", "--batch-size", "2", "--device", "cpu"]
+    assert _cli(["train-generator", str(tmp_path / "data"), "--out", str(first), "--steps", "2", *tiny_args]) == 0
+    assert _cli(["train-generator", str(tmp_path / "data"), "--out", str(second), "--steps", "1", "--init",
+                 str(first), "--half", "--batch-size", "2", "--device", "cpu", "--ch", "64"]) == 0
+    info = checkpoints.read_checkpoint_info(second)
+    assert info["parent"] == "first" and info["storage_dtype"] == "float16"
+    assert info["training"]["init_from"] == "first.safetensors" and info["training"]["steps_before"] == 2
+    assert info["config"] == checkpoints.read_checkpoint_info(first)["config"], "--init keeps the configuration"
+    before, _ = checkpoints.load_checkpoint(first)
+    after, _ = checkpoints.load_checkpoint(second)
+    far = [k for k, v in after.state_dict().items() if not torch.allclose(v, before.state_dict()[k], atol=3e-3)]
+    assert not far, f"one small step from the first generator's weights (not a new init), yet {far[:3]} moved far"
+    assert info["training"]["steps"] == 1
+    capsys.readouterr()
+
+
+def test_cli_init_refuses_a_segmenter_and_resume_together(tmp_path):
+    from ukan_core.errors import UkanError
+    from ukan_core.io.checkpoints import DEFAULT_MODEL, resolve_model
+
+    _write_folder(tmp_path / "data", n=2)
+    with pytest.raises(UkanError, match="not a Diffusion U-KAN generator"):
+        _cli(["train-generator", str(tmp_path / "data"), "--out", str(tmp_path / "g.safetensors"),
+              "--init", str(resolve_model(DEFAULT_MODEL)), "--steps", "1"])
+    with pytest.raises(UkanError, match="exclude each other"):
+        _cli(["train-generator", str(tmp_path / "data"), "--out", str(tmp_path / "g.safetensors"),
+              "--init", "a.safetensors", "--resume", "b.safetensors"])

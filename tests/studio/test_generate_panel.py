@@ -106,8 +106,9 @@ def test_train_on_a_folder_then_generate_and_save(qtbot, panel, tmp_path, monkey
     assert panel.current_generator() == "tiny-gen/v0001" and panel.generate_button.isEnabled()
 
     panel.count.setValue(2)
-    panel.sampler.setCurrentIndex(panel.sampler.findData("ddim"))
-    assert panel.steps.value() == SAMPLER_STEPS["ddim"]
+    for name in ("dpmpp2m", "ddim"):   # choosing a sampler brings its own step count
+        panel.sampler.setCurrentIndex(panel.sampler.findData(name))
+        assert panel.steps.value() == SAMPLER_STEPS[name]
     panel.steps.setValue(3)
     panel.random_seed.setChecked(False)
     panel.seed.setValue(7)
@@ -191,3 +192,46 @@ def test_the_offered_samplers_are_the_cores() -> None:
     from ukan_core.diffusion.samplers import SAMPLERS
 
     assert {name: cls.default_steps for name, cls in SAMPLERS.items()} == SAMPLER_STEPS
+
+
+def test_a_generator_brings_its_recommended_sampler(qtbot, panel, tiny_pairs_generator, tmp_path) -> None:
+    from ukan_core.io.checkpoints import load_checkpoint, read_checkpoint_info, save_checkpoint
+
+    recommended = panel._choices[panel.model_combo.currentIndex()].metadata["recommended_sampler"]
+    assert panel.sampler.currentData() == recommended["sampler"]
+    assert panel.steps.value() == recommended["steps"] and panel.eta.value() == pytest.approx(recommended["eta"])
+    assert panel.eta.isEnabled() == (recommended["sampler"] == "ddim")
+
+    panel.steps.setValue(7)
+    panel.add_generator_file(tiny_pairs_generator)   # no recommendation: the user's settings stay
+    assert panel.sampler.currentData() == recommended["sampler"] and panel.steps.value() == 7
+
+    model, info = load_checkpoint(tiny_pairs_generator)
+    fast = tmp_path / "fast.safetensors"
+    save_checkpoint(model, fast, {**info, "recommended_sampler": {"sampler": "dpmpp2m", "steps": 12}})
+    assert read_checkpoint_info(fast)["recommended_sampler"]["steps"] == 12
+    panel.add_generator_file(fast)
+    assert panel.sampler.currentData() == "dpmpp2m" and panel.steps.value() == 12 and not panel.eta.isEnabled()
+    panel.refresh_generators()                        # the same generator again: no reset of the settings
+    panel.steps.setValue(9)
+    panel.refresh_generators()
+    assert panel.steps.value() == 9
+
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData(str(tiny_pairs_generator)))
+    panel.sampler.setCurrentIndex(panel.sampler.findData("ddim"))
+    panel.eta.setValue(0.5)
+    panel.random_seed.setChecked(False)
+    request = panel.make_request()
+    assert (request.sampler, request.eta, request.model) == ("ddim", 0.5, str(tiny_pairs_generator))
+
+
+def test_the_worker_samples_with_the_requested_eta(tiny_pairs_generator) -> None:
+    from ukan_studio.workers.generate import GenerateRequest
+
+    def images(eta: float) -> np.ndarray:
+        request = GenerateRequest(model=str(tiny_pairs_generator), count=1, sampler="ddim", steps=3, seed=3,
+                                  eta=eta, device="cpu")
+        return GenerateWorker(request).run().images
+
+    np.testing.assert_array_equal(images(1.0), images(1.0))
+    assert not np.array_equal(images(0.0), images(1.0)), "η must reach the DDIM sampler"

@@ -2,10 +2,12 @@
 
     ukan train-generator DATA --out gen.safetensors [--pairs] [--steps N | --epochs N] [--budget-min M]
                         [--ch 64 --ch-mult 1,2,3,4 --embed-dims 256,320,512 --num-res-blocks 2]
+                        [--init GEN.safetensors] [--half]
 
 The official recipe (see ukan_core.diffusion.train) plus an EMA. The training state is saved
 beside the output (`<out>.state.safetensors`) every few hundred steps, on Ctrl-C and at the end;
-`--resume` continues from it. The EMA model is written to `--out` and, with `--name`, added to
+`--resume` continues from it; `--init` instead starts a new run (fresh optimizer, warm-up and
+cosine) from the weights of an existing generator, to train it further. The EMA model is written to `--out` and, with `--name`, added to
 the model store as a new version.
 """
 
@@ -56,6 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="KAN widths (default: ch*ch_mult[-1] and 1.25x, 2x of it, as 256,320,512)")
     parser.add_argument("--dropout", type=float, default=0.15)
     parser.add_argument("--resume", type=Path, default=None, help="continue from a saved training state")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this generator's weights and configuration (train it further); "
+                             "the architecture options are then ignored")
+    parser.add_argument("--half", action="store_true", help="store the weights as float16 (half the file size)")
     parser.add_argument("--name", default=None, help="also add the generator to the model store under this name")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
@@ -75,7 +81,20 @@ def run(args: argparse.Namespace) -> int:
     from ukan_core.models.configs import DiffusionUKANConfig, build_model
 
     state_path = args.out.with_name(args.out.stem + ".state.safetensors")
-    if args.resume:
+    init_info: dict = {}
+    if args.resume and args.init:
+        raise UkanError("--resume and --init exclude each other: a state already holds the weights")
+    if args.init:
+        from ukan_core.io.checkpoints import load_checkpoint
+
+        model, init_info = load_checkpoint(args.init)
+        if init_info.get("architecture") != "diffusion_ukan":
+            raise UkanError(f"{args.init.name}: not a Diffusion U-KAN generator "
+                            f"(architecture {init_info.get('architecture')!r})")
+        pairs = bool(init_info.get("pairs"))
+        if args.pairs and not pairs:
+            raise UkanError(f"{args.init.name}: this generator makes images only; --pairs needs a pairs generator")
+    elif args.resume:
         meta = load_training_state(args.resume)[1]
         if not meta.get("config"):
             raise UkanError(f"{args.resume.name}: the training state does not record the model configuration")
@@ -109,7 +128,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         reporter.close()
-    save_checkpoint(result.model, args.out, {**result.metadata, "name": args.name or args.out.stem})
+    metadata = {**result.metadata, "name": args.name or args.out.stem}
+    if args.init:
+        previous = init_info.get("training") or {}
+        metadata["parent"] = init_info.get("name") or args.init.stem
+        metadata["training"] = {**metadata["training"], "init_from": args.init.name,
+                                "steps_before": previous.get("steps_before", 0) + int(previous.get("steps") or 0)}
+    save_checkpoint(result.model, args.out, metadata, half=args.half)
     stored = f", store version {args.name}/{getattr(result.version, 'version', result.version)}" if result.version else ""
     print(f"wrote {args.out}: {result.steps_done}/{result.total_steps} steps ({result.stopped}) in "
           f"{result.time_s / 60:.1f} min, final loss {result.losses[-1]:.4g}{stored}; state {state_path}")

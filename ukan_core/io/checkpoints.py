@@ -45,7 +45,7 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any]
     """Write `model` and its metadata to one `.safetensors` file, atomically; return the path.
 
     Architecture, config and format version always come from the model; everything else from
-    `metadata` (extra keys are kept). `half=True` stores trainable weights as float16 (half the
+    `metadata` (extra keys are kept). `half=True` stores the weights (parameters) as float16 (half the
     size); buffers such as KAN grids and BatchNorm statistics stay float32 so that loading,
     which always gives float32, changes nothing but the weights' rounding.
     """
@@ -53,12 +53,12 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any]
 
     path = Path(path)
     info = checkpoint_metadata(model, metadata)
-    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    weights = {name for name, _ in model.named_parameters()}  # frozen (EMA) weights too
     tensors: dict[str, torch.Tensor] = {}
     halved = False
     for key, tensor in model.state_dict().items():
         t = tensor.detach().to("cpu")
-        if half and key in trainable and t.is_floating_point() and bool(t.abs().max() < 65000):
+        if half and key in weights and t.is_floating_point() and bool(t.abs().max() < 65000):
             t = t.half()
             halved = True
         tensors[key] = t.contiguous().clone()

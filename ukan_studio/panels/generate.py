@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
@@ -66,6 +66,7 @@ class GeneratePanel(QWidget):
         self.previews = 0
         self._choices: list[ModelChoice] = []
         self._extra: list[ModelChoice] = []
+        self._recommended_for = ""   # the generator whose recommended sampler was last applied
         self._worker: Any = None
         self._trainer: Any = None
         self._build()
@@ -77,6 +78,7 @@ class GeneratePanel(QWidget):
     def _build(self) -> None:
         self.model_combo = QComboBox(self)
         self.model_combo.setObjectName("generateModel")
+        self.model_combo.currentIndexChanged.connect(self._on_generator_changed)
         self.add_file_button = QPushButton("Add file…", self)
         self.add_file_button.clicked.connect(self._on_add_file_clicked)
         self.count = self._spin("generateCount", 1, 256, 4)
@@ -86,6 +88,13 @@ class GeneratePanel(QWidget):
             self.sampler.addItem(name, name)
         self.sampler.currentIndexChanged.connect(self._on_sampler_changed)
         self.steps = self._spin("generateSteps", 1, 1000, SAMPLER_STEPS["dpmpp2m"])
+        self.eta = QDoubleSpinBox(self)
+        self.eta.setObjectName("generateEta")
+        self.eta.setRange(0.0, 1.0)
+        self.eta.setSingleStep(0.1)
+        self.eta.setDecimals(2)
+        self.eta.setToolTip("DDIM noise: 0 is deterministic, 1 behaves like DDPM")
+        self.eta.setEnabled(False)   # dpmpp2m first; ddim enables it
         self.seed = self._spin("generateSeed", 0, 2**31 - 1, 0)
         self.random_seed = QCheckBox("New seed each time", self)
         self.random_seed.setChecked(True)
@@ -144,6 +153,7 @@ class GeneratePanel(QWidget):
         form.addRow("Images", self.count)
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
+        form.addRow("Noise (η)", self.eta)
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.random_seed)
@@ -193,12 +203,14 @@ class GeneratePanel(QWidget):
         keep = prefer or self.current_generator()
         stored = list_model_choices("diffusion_ukan")
         self._choices = stored + self._extra
-        self.model_combo.clear()
-        for choice in self._choices:
-            self.model_combo.addItem(choice.label, choice.ref)
         refs = [c.ref for c in self._choices]
-        if keep in refs:
-            self.model_combo.setCurrentIndex(refs.index(keep))
+        with QSignalBlocker(self.model_combo):   # one "chosen" event below, not one per item
+            self.model_combo.clear()
+            for choice in self._choices:
+                self.model_combo.addItem(choice.label, choice.ref)
+            if keep in refs:
+                self.model_combo.setCurrentIndex(refs.index(keep))
+        self._on_generator_changed(self.model_combo.currentIndex())
         if not self._choices:
             self.status.setText("No generator yet: add a file, or train one on a folder below.")
         self._update_enabled()
@@ -225,7 +237,7 @@ class GeneratePanel(QWidget):
             self.seed.setValue(random.randrange(2**31))
         return GenerateRequest(model=self.current_generator(), count=self.count.value(),
                                sampler=str(self.sampler.currentData()), steps=self.steps.value(),
-                               seed=self.seed.value(), device=device)
+                               seed=self.seed.value(), eta=self.eta.value(), device=device)
 
     def attach(self, worker: Any) -> None:
         """Show a GenerateWorker's preview, progress and result here (before the runner starts it)."""
@@ -366,6 +378,23 @@ class GeneratePanel(QWidget):
     @Slot(int)
     def _on_sampler_changed(self, _index: int) -> None:
         self.steps.setValue(SAMPLER_STEPS[str(self.sampler.currentData())])
+        self.eta.setEnabled(self.sampler.currentData() == "ddim")
+
+    @Slot(int)
+    def _on_generator_changed(self, index: int) -> None:
+        """A newly chosen generator brings its file's recommended sampler, steps and η (if it names one)."""
+        if not 0 <= index < len(self._choices) or self._choices[index].ref == self._recommended_for:
+            return
+        choice = self._choices[index]
+        self._recommended_for = choice.ref
+        recommended = choice.metadata.get("recommended_sampler")
+        if not isinstance(recommended, dict) or recommended.get("sampler") not in SAMPLER_STEPS:
+            return
+        self.sampler.setCurrentIndex(self.sampler.findData(recommended["sampler"]))
+        if isinstance(recommended.get("steps"), int):
+            self.steps.setValue(recommended["steps"])
+        if isinstance(recommended.get("eta"), (int, float)):
+            self.eta.setValue(float(recommended["eta"]))
 
     @Slot()
     def _on_add_file_clicked(self) -> None:

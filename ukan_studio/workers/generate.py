@@ -36,6 +36,7 @@ class GenerateRequest:
     sampler: str = "dpmpp2m"
     steps: int = 20
     seed: int = 0
+    eta: float = 0.0                     # DDIM only: 0 deterministic, 1 DDPM-like
     device: str = "auto"
     batch_size: int = 8
 
@@ -103,13 +104,17 @@ class GenerateWorker(Worker):
         limit_torch_threads()
         from ukan_core.device import pick_device
         from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs
+        from ukan_core.diffusion.samplers import make_sampler
+        from ukan_core.diffusion.schedule import NoiseSchedule
         from ukan_studio.workers.segment import model_label
 
         req = self.request
         self.report(Progress(0, req.steps, "loading the generator"))
         model, info = load_generator(req.model, pick_device(req.device))
         self.cancel_token.raise_if_cancelled()
-        samples = generate(model, req.sampler, num_images=req.count, num_steps=req.steps, seed=req.seed,
+        options = {"eta": req.eta} if req.sampler == "ddim" else {}
+        sampler = make_sampler(req.sampler, NoiseSchedule.for_model(model), **options)
+        samples = generate(model, sampler, num_images=req.count, num_steps=req.steps, seed=req.seed,
                            batch_size=req.batch_size, on_progress=self.report, cancel=self.cancel_token,
                            preview_every=max(1, req.steps // PREVIEWS_PER_BATCH), on_preview=self._on_preview)
         if is_pairs_model(model, info):
