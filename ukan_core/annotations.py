@@ -113,7 +113,7 @@ class AnnotationStore:
         store.location = target
         for name, mask in masks.items():
             if mask is not None:
-                store._write_mask_file(name, mask)
+                store.write_mask_file(name, mask)
         store._write_index()
         return store
 
@@ -181,22 +181,43 @@ class AnnotationStore:
         """
         if status not in STATUSES:
             raise StoreError(f"{name}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        mask = np.asarray(mask)
-        if mask.ndim != 2:
-            raise StoreError(f"{name}: a mask must be 2-D (H, W), got shape {mask.shape}")
-        path = self._write_mask_file(name, mask.astype(np.uint8, copy=False))
+        path = self.write_mask_file(name, mask)
+        self.record_mask(name, status, model)
+        if write_index:
+            self._write_index()
+        return path
+
+    def record_mask(self, name: str, status: str, model: str | None = None) -> None:
+        """Note in memory that image `name` has a mask of `status` (the index is written later).
+
+        With `write_mask_file` and `index_text`/`write_index_text` this lets a caller do the file
+        writes elsewhere (a background thread) while the records stay on its own thread.
+        """
+        if status not in STATUSES:
+            raise StoreError(f"{name}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
         record: dict[str, Any] = {"status": status, "updated": _now()}
         previous_model = self._records.get(name, {}).get("model")
         if model is not None or previous_model is not None:
             record["model"] = model if model is not None else previous_model
         self._records[name] = record
-        if write_index:
-            self._write_index()
-        return path
 
     def save_index(self) -> None:
         """Write the JSON index now (after `save_mask(..., write_index=False)`)."""
         self._write_index()
+
+    def index_text(self) -> str:
+        """The JSON index as it would be written now (a snapshot of the records)."""
+        document: dict[str, Any] = {"version": FORMAT_VERSION, "images": self._records}
+        if self._classes != list(DEFAULT_CLASSES):
+            document["classes"] = self._classes
+        return json.dumps(document, indent=1, sort_keys=True)
+
+    def write_index_text(self, text: str) -> None:
+        """Write an `index_text()` snapshot atomically (safe from another thread)."""
+        try:
+            atomic_write_text(self.index_path, text)
+        except OSError as exc:
+            raise StoreError(f"{INDEX_FILE}: cannot save the annotation index ({exc.strerror or exc})") from exc
 
     def set_status(self, name: str, status: str) -> None:
         """Change only the status of image `name` (e.g. back to "predicted")."""
@@ -215,24 +236,23 @@ class AnnotationStore:
             self._write_index()
 
     # -- files -------------------------------------------------------------------------------
-    def _write_mask_file(self, name: str, mask: np.ndarray) -> Path:
+    def write_mask_file(self, name: str, mask: np.ndarray) -> Path:
+        """Write only the mask PNG of image `name`, atomically (safe from another thread)."""
         from ukan_core.io.masks import write_mask
 
+        mask = np.asarray(mask)
+        if mask.ndim != 2:
+            raise StoreError(f"{name}: a mask must be 2-D (H, W), got shape {mask.shape}")
+        mask = mask.astype(np.uint8, copy=False)
         path = self.mask_path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             return write_mask(path, mask)
         except OSError as exc:
             raise StoreError(f"{path.name}: cannot save the mask ({exc.strerror or exc})") from exc
 
     def _write_index(self) -> None:
-        document: dict[str, Any] = {"version": FORMAT_VERSION, "images": self._records}
-        if self._classes != list(DEFAULT_CLASSES):
-            document["classes"] = self._classes
-        try:
-            atomic_write_text(self.index_path, json.dumps(document, indent=1, sort_keys=True))
-        except OSError as exc:
-            raise StoreError(f"{INDEX_FILE}: cannot save the annotation index ({exc.strerror or exc})") from exc
+        self.write_index_text(self.index_text())
 
     def _load_index(self) -> None:
         path = self.index_path

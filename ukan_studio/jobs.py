@@ -60,7 +60,7 @@ class JobController(QObject):
         folder = self.session.folder
         if folder is None or not names or self.runner.is_busy(kind):
             return False
-        self.session.flush()   # corrections reach disk before any prediction is written
+        self.session.flush(wait=False)   # corrections are queued before any prediction (one writer, in order)
         self._overwrite_corrected = overwrite_corrected
         self._segment_counts[kind] = 0
         self._segment_folders[kind] = folder

@@ -1,9 +1,11 @@
 """The open folder: image names, the annotation store, the masks being edited, undo and autosave.
 
-The GUI thread is the only writer. Edits arrive as MaskEdits (from the canvas or a Segment
-result) wrapped in undo commands; every change is saved to the annotation store by a short
-one-shot timer, so at most the last half second is at risk if the process dies, and at once when
-the user switches image, exports, retrains or closes the window.
+The GUI thread owns the state. Edits arrive as MaskEdits (from the canvas or a Segment result)
+wrapped in undo commands; every change is saved to the annotation store by a short one-shot
+timer, so at most the last second is at risk if the process dies, and at once when the user
+switches image, exports, retrains or closes the window. The files themselves (mask PNGs, the
+index) are written by a DiskWriter thread in order, so a slow disk never freezes the window;
+exporting, retraining, another folder and closing wait for it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ukan_core.annotations import AnnotationStore, CorrectedItem
 from ukan_core.errors import UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
+from ukan_studio.disk_writer import DiskWriter
 from ukan_studio.mask_export import export_store_masks
 
 log = logging.getLogger(__name__)
@@ -76,7 +79,9 @@ class Session(QObject):
         self._autosave = QTimer(self)
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
-        self._autosave.timeout.connect(self.flush)
+        self._autosave.timeout.connect(self._on_autosave_timeout)
+        self._writer = DiskWriter(self)
+        self._writer.failed.connect(self._on_write_failed)
 
     # -- folder and current image -----------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> None:
@@ -87,7 +92,7 @@ class Session(QObject):
         bundled = path.resolve() == samples_dir().resolve()
         store = AnnotationStore.open(path, beside_images=not bundled)   # never write into the install
         names = scan_image_names(path)
-        self.flush()
+        self.flush(wait=True)
         self._drop_all_history()
         self.folder, self.store, self.names = path, store, names
         self.current, self.image, self.image_error = None, None, None
@@ -97,7 +102,7 @@ class Session(QObject):
         """Decode image `name` and make it (and its mask and undo history) current."""
         from ukan_core.io.images import read_image
 
-        self.flush()
+        self.flush(wait=False)
         self.current, self.image, self.image_error = name, None, None
         if name is not None and self.folder is not None:
             try:
@@ -133,7 +138,8 @@ class Session(QObject):
             return mask
         assert self.store is not None
         shape = self.image_shape if name == self.current else None
-        mask = self.store.mask(name)
+        unsaved = self._writer.pending(self._mask_key(name))
+        mask = unsaved.copy() if unsaved is not None else self.store.mask(name)
         if mask is not None and shape is not None and mask.shape != shape:
             import cv2
 
@@ -220,11 +226,11 @@ class Session(QObject):
                 return True
             self._forget_history(name)
         try:
-            self.store.save_mask(name, mask, "predicted", model=model, write_index=False)
+            self.store.record_mask(name, "predicted", model)
         except UkanError as exc:
             self.save_failed.emit(str(exc))
             return False
-        self._index_dirty = True   # one index write per autosave tick, not one per image
+        self._write_mask(name, mask.copy())   # the index follows once per autosave tick, not per image
         self._schedule_save()
         self.status_changed.emit(name, "predicted")
         return True
@@ -239,37 +245,73 @@ class Session(QObject):
                 self.set_prediction(name, mask, model, overwrite_corrected=overwrite)
 
     # -- saving ------------------------------------------------------------------------------
-    @Slot()
-    def flush(self) -> bool:
-        """Save every unsaved mask now; True when all were saved."""
+    def flush(self, *, wait: bool = True) -> bool:
+        """Save every unsaved mask and the index; with `wait`, return once they are on disk.
+
+        True when everything was saved (or, without `wait`, handed to the writer); failures are
+        also reported by `save_failed`, and the failed edits stay unsaved so that the next save
+        tries again.
+        """
         self._autosave.stop()
         if self.store is None:
             return True
         ok = True
         for name, (status, model) in list(self._pending.items()):
             mask = self._masks.get(name)
+            self._pending.pop(name, None)
             if mask is None:
-                self._pending.pop(name, None)
                 continue
             try:
-                self.store.save_mask(name, mask, status, model=model)
+                self.store.record_mask(name, status, model)
             except UkanError as exc:
                 ok = False
                 self.save_failed.emit(str(exc))
-                break
-            self._pending.pop(name, None)
-        if ok and self._index_dirty:
-            try:
-                self.store.save_index()
-                self._index_dirty = False
-            except UkanError as exc:
-                ok = False
-                self.save_failed.emit(str(exc))
+                continue
+            self._write_mask(name, mask.copy())   # a snapshot: the canvas keeps editing the live mask
+        if self._index_dirty:
+            store, text = self.store, self.store.index_text()
+            self._index_dirty = False
+            self._writer.submit(str(store.index_path), lambda: store.write_index_text(text), tag="")
+        if wait:
+            self._writer.wait()
+            ok = self._report_failures() and ok
         return ok
+
+    @Slot()
+    def _on_autosave_timeout(self) -> None:
+        self.flush(wait=False)
+
+    @Slot()
+    def _on_write_failed(self) -> None:
+        self._report_failures()
+
+    def _report_failures(self) -> bool:
+        """Mark the writes that failed as unsaved again and say so once; True when there were none."""
+        failures = self._writer.take_failures()
+        for failure in failures:
+            if not failure.tag:
+                self._index_dirty = True
+            elif failure.tag in self._masks and self.store is not None:
+                self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
+        if failures:
+            self.save_failed.emit(failures[0].message if len(failures) == 1 else
+                                  f"{failures[0].message} (and {len(failures) - 1} more files not saved)")
+        return not failures
+
+    def _write_mask(self, name: str, mask: np.ndarray) -> None:
+        """Hand the mask file of `name` to the writer thread (the index follows at the next flush)."""
+        store = self.store
+        assert store is not None
+        self._index_dirty = True
+        self._writer.submit(self._mask_key(name), lambda: store.write_mask_file(name, mask), payload=mask, tag=name)
+
+    def _mask_key(self, name: str) -> str:
+        assert self.store is not None
+        return str(self.store.mask_path(name))
 
     @property
     def has_unsaved(self) -> bool:
-        return bool(self._pending) or self._index_dirty
+        return bool(self._pending) or self._index_dirty or self._writer.busy
 
     def corrected_items(self) -> list[CorrectedItem]:
         """Images the user corrected (saved first), for Retrain."""
@@ -323,7 +365,7 @@ class Session(QObject):
         return stack
 
     def _forget_history(self, name: str) -> None:
-        self.flush()
+        self.flush(wait=False)   # until written, the writer still answers mask_for(name)
         stack = self._stacks.pop(name, None)
         if stack is not None:
             self.undo_group.removeStack(stack)

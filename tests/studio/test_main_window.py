@@ -91,8 +91,9 @@ def test_switching_images_saves_and_reopening_restores_the_edit(window, qtbot, i
     painted = window.current_mask()
     window.findChild(QAction, "actionNextImage").trigger()
     assert window.session.current == "case01.png"
-    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png"), cv2.IMREAD_UNCHANGED)
-    np.testing.assert_array_equal(saved, painted)
+    target = image_folder / ".ukan-studio" / "masks" / "case00.png"
+    qtbot.waitUntil(target.exists, timeout=2000)   # written by the session's background writer
+    np.testing.assert_array_equal(cv2.imread(str(target), cv2.IMREAD_UNCHANGED), painted)
     window.findChild(QAction, "actionPrevImage").trigger()
     np.testing.assert_array_equal(window.current_mask(), painted)
     window.close()
