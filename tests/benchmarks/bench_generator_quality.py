@@ -1,7 +1,7 @@
 """How good are a generator's images and labelled pairs? (run by hand)
 
     python tests/benchmarks/bench_generator_quality.py [--model ukan-synthetic-us-pairs] [--n 256]
-        [--sampler dpmpp2m] [--steps 20] [--seed 0] [--threads 2] [--grid docs/generator-samples.png]
+        [--sampler dpmpp2m] [--steps 20] [--eta 0] [--seed 0] [--threads 2] [--grid docs/generator-samples.png]
 
 Generates `--n` samples and compares them with independent synthetic ultrasound-like images made
 like the training data (`ukan synth`, 128 px, centre-square resized to the generator's size):
@@ -34,6 +34,8 @@ from bench_generate import grid  # noqa: E402
 from ukan_core.data.synthetic import generate_case  # noqa: E402
 from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs  # noqa: E402
 from ukan_core.diffusion.quality import SegmenterFeatures, frechet_distance, mask_agreement  # noqa: E402
+from ukan_core.diffusion.samplers import make_sampler  # noqa: E402
+from ukan_core.diffusion.schedule import NoiseSchedule  # noqa: E402
 from ukan_core.diffusion.train_data import centre_square  # noqa: E402
 from ukan_core.inference import Segmenter  # noqa: E402
 
@@ -67,6 +69,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--sampler", default="dpmpp2m")
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise (ddim only)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--grid", type=Path, default=None, help="save a sample grid PNG here")
@@ -76,15 +79,18 @@ def main() -> None:
     model, info = load_generator(args.model, device="cpu")
     size = int(model.config.image_size)
     pairs = is_pairs_model(model, info)
+    sampler = make_sampler(args.sampler, NoiseSchedule.for_model(model),
+                           **({"eta": args.eta} if args.sampler == "ddim" else {}))
+    label = f"{args.sampler}{f' eta {args.eta:g}' if args.sampler == 'ddim' else ''}, {args.steps or sampler.default_steps} steps"
     start = time.perf_counter()
-    samples = generate(model, args.sampler, num_images=args.n, num_steps=args.steps, seed=args.seed, batch_size=32)
+    samples = generate(model, sampler, num_images=args.n, num_steps=args.steps, seed=args.seed, batch_size=32)
     seconds = time.perf_counter() - start
     if pairs:
         images, masks = split_pairs(samples)
         images, masks = list(images), list(masks)
     else:
         images, masks = [s[..., 0] if s.shape[-1] == 1 else s for s in samples], []
-    print(f"generated {args.n} samples of {size}x{size} with {args.sampler} in {seconds:.1f} s "
+    print(f"generated {args.n} samples of {size}x{size} with {label} in {seconds:.1f} s "
           f"({args.model}, {'pairs' if pairs else 'images'}); real sets: ukan synth style, seeds 10000+ and 20000+")
 
     real_a, masks_a = real_pairs(args.n, size, 10_000)
