@@ -7,7 +7,8 @@ Runs `installer/ukan-studio.spec`, which makes DIST/ukan-studio/: the `ukan-stud
 entry, its icon and `install-desktop-entry.sh` are added to that folder and it is packed as
 DIST/ukan-studio-<version>-linux-<arch>.tar.gz; on macOS the spec also makes DIST/UKAN Studio.app.
 The Windows installer and the macOS disk image are made from these with Inno Setup and hdiutil
-(see installer/README.md). Prints the bundle's path and size at the end.
+(see installer/README.md). Every bundle folder gets THIRD_PARTY_LICENSES.txt beside the
+executables (see installer/third_party.py). Prints the bundle's path and size at the end.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +38,8 @@ LINUX_FILES = (  # (source, name in the bundle folder, executable)
 )
 
 sys.path.insert(0, str(HERE))
-from bundle_contents import project_version  # noqa: E402 - imported from beside this script
+from bundle_contents import EXCLUDED_MODULES, project_version  # noqa: E402 - imported from beside this script
+from third_party import NOTICE_NAME, Notice, collect_notices, write_notice  # noqa: E402
 
 
 class BuildError(Exception):
@@ -87,6 +90,17 @@ def add_linux_files(bundle: Path) -> None:
         target.chmod(0o755 if executable else 0o644)
 
 
+def add_third_party_licenses(bundle: Path, *, trim: bool = True) -> tuple[Path, list[Notice]]:
+    """Write THIRD_PARTY_LICENSES.txt into the bundle folder, beside the executables: the licences of
+    the Python runtime and of every package the bundle carries, which must travel with it. Built from
+    the installed packages' metadata (no network); returns the file and its notices."""
+    try:
+        notices = collect_notices(excluded_modules=EXCLUDED_MODULES if trim else ())
+    except PackageNotFoundError as exc:
+        raise BuildError(f"{exc}; install the project first: python -m pip install -e .") from exc
+    return write_notice(bundle / NOTICE_NAME, notices), notices
+
+
 def folder_size(folder: Path) -> tuple[int, int]:
     """(bytes, files) under `folder`; symbolic links count as links, not as their targets."""
     total = count = 0
@@ -124,6 +138,10 @@ def build(dist: Path, work: Path, *, archive: bool = True, trim: bool = True) ->
     bundle = run_pyinstaller(dist, work, trim=trim)
     if sys.platform.startswith("linux"):
         add_linux_files(bundle)
+    notice, notices = add_third_party_licenses(bundle, trim=trim)
+    missing = sum(1 for entry in notices if not entry.files)
+    print(f"licences: {notice} ({len(notices)} components and the Python runtime, "
+          f"{missing} without a licence file)")
     size, files = folder_size(bundle)
     print(f"bundle: {bundle} ({_mib(size)}, {files} files, built in {time.monotonic() - started:.0f} s)")
     if sys.platform.startswith("linux"):

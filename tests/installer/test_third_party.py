@@ -1,0 +1,220 @@
+"""installer/third_party.py: the bundle's third-party licence notice, from installed metadata (fast, no build)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import sys
+import sysconfig
+import tarfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALLER = ROOT / "installer"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"ukan_installer_{name}", INSTALLER / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def third_party() -> ModuleType:
+    return _load("third_party")
+
+
+@pytest.fixture(scope="module")
+def notices(third_party: ModuleType) -> dict:
+    """The default notices (what a trimmed bundle carries), by lower-case name."""
+    return {notice.name.lower(): notice for notice in third_party.collect_notices()}
+
+
+@pytest.fixture(scope="module")
+def written(third_party: ModuleType, notices: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return third_party.write_notice(tmp_path_factory.mktemp("notice"), list(notices.values()))
+
+
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def test_the_bundled_packages_are_listed_with_their_installed_versions(notices: dict) -> None:
+    for name in ("torch", "numpy", "opencv-python-headless", "matplotlib", "pyqtgraph", "safetensors",
+                 "platformdirs"):
+        assert name in notices, f"{name} missing from the notice"
+        assert notices[name].version == importlib.metadata.version(name)
+    qt = [name for name in ("pyside6", "pyside6_essentials", "pyside6-essentials", "shiboken6") if name in notices]
+    assert qt, "no PySide6 distribution in the notice"
+    for name in qt:
+        assert notices[name].version == importlib.metadata.version(name)
+        assert notices[name].license   # PySide6's wheels state LGPL/GPL in their metadata
+        texts = "\n".join(file.text for file in notices[name].files)
+        if "LGPL-3.0" in notices[name].license:   # they ship no licence file: the installer's copies go along
+            assert "GNU LESSER GENERAL PUBLIC LICENSE" in texts and "GNU GENERAL PUBLIC LICENSE" in texts
+
+
+def test_transitive_requirements_are_resolved(notices: dict) -> None:
+    # matplotlib -> pyparsing, contourpy; torch -> sympy -> mpmath; PySide6-Essentials -> shiboken6
+    for name in ("pyparsing", "contourpy", "sympy", "mpmath"):
+        assert name in notices
+    if "pyside6_essentials" in notices:
+        assert "shiboken6" in notices
+
+
+def test_extras_only_requirements_and_the_project_itself_are_left_out(third_party: ModuleType, notices: dict) -> None:
+    requires = importlib.metadata.requires("ukan-studio") or []
+    assert any(r.startswith("pytest") and "extra" in r for r in requires)   # pytest is a `test` extra only
+    assert _installed("pytest") and _installed("pyinstaller")               # ... and installed here
+    for name in ("pytest", "pytest-qt", "pytest-timeout", "pyinstaller", "ukan-studio"):
+        assert name not in notices
+    names = third_party.bundled_distributions()
+    assert names == sorted(names, key=str.lower) and len(names) == len({n.lower() for n in names})
+
+
+def test_modules_the_spec_excludes_are_left_out_unless_untrimmed(third_party: ModuleType, notices: dict) -> None:
+    if "setuptools" not in [r.split(">")[0].split(";")[0].strip() for r in importlib.metadata.requires("torch") or []]:
+        pytest.skip("this torch does not require setuptools")
+    assert "setuptools" not in notices                       # torch requires it, the spec excludes it
+    untrimmed = [notice.name.lower() for notice in third_party.collect_notices(excluded_modules=())]
+    assert "setuptools" in untrimmed
+
+
+def test_licence_texts_are_the_shipped_files(notices: dict) -> None:
+    numpy = notices["numpy"]
+    assert numpy.license
+    assert numpy.files, "numpy ships LICENSE.txt"
+    assert any("Redistribution and use" in file.text for file in numpy.files)
+    opencv = notices["opencv-python-headless"]
+    assert any("FFmpeg" in file.text for file in opencv.files)   # LICENSE-3RD-PARTY.txt covers the bundled FFmpeg
+    assert any("Apache License" in file.text for file in notices["torch"].files + notices["safetensors"].files)
+    for notice in notices.values():
+        assert len({file.text for file in notice.files}) == len(notice.files), f"{notice.name}: a text twice"
+        for file in notice.files:
+            assert not Path(file.path).is_absolute() and file.text.strip()
+
+
+def test_license_as_stated(third_party: ModuleType, notices: dict) -> None:
+    numpy_expression = importlib.metadata.metadata("numpy").get("License-Expression")
+    if numpy_expression:
+        assert notices["numpy"].license == numpy_expression
+    for notice in notices.values():
+        assert len(notice.license) < 200 and "\n" not in notice.license
+
+
+def test_the_written_file(written: Path, notices: dict) -> None:
+    assert written.name == "THIRD_PARTY_LICENSES.txt"
+    text = written.read_bytes().decode("utf-8")   # raises if it is not UTF-8
+    assert text.startswith("UKAN Studio - third-party licences")
+    assert "included in this UKAN Studio bundle" in text
+    assert "Python Software Foundation" in text
+    header, _, body = text.partition("Index (")
+    assert header and body
+    index = body.split("\n\n", 1)[0]
+    for notice in notices.values():
+        line = next(line for line in index.splitlines() if line.split()[:1] == [notice.name])
+        assert notice.version in line
+        assert (notice.license or "(no licence stated)") in line
+        assert f"\n{notice.name} {notice.version}\n" in text   # its section
+    for file in notices["numpy"].files:
+        assert file.text.rstrip("\n") in text
+    for notice in notices.values():
+        if not notice.files:
+            assert f"No licence file ships with {notice.name}" in text
+    for folder in (sys.base_prefix, sysconfig.get_paths()["purelib"], str(ROOT)):
+        assert folder not in text   # no paths of the build machine
+
+
+def test_the_python_licence_is_included_when_found(third_party: ModuleType, written: Path) -> None:
+    source, python_text = third_party.python_license()
+    text = written.read_text(encoding="utf-8")
+    if python_text is None:
+        assert "PSF License Agreement" in text
+    else:
+        assert "PYTHON SOFTWARE FOUNDATION LICENSE" in python_text.upper()
+        assert python_text.rstrip("\n") in text and not Path(source).is_absolute()
+
+
+def test_a_distribution_without_a_licence_file_gets_a_line_not_a_text(third_party: ModuleType,
+                                                                      tmp_path: Path) -> None:
+    bare = third_party.Notice(name="bare-package", version="1.0", license="MIT", url="", files=())
+    text = third_party.write_notice(tmp_path / "notice.txt", [bare]).read_text(encoding="utf-8")
+    section = text.split("\nbare-package 1.0\n", 1)[1]
+    assert "Licence: MIT" in section
+    assert "No licence file ships with bare-package" in section
+    assert "Permission is hereby granted" not in text   # no MIT text made up
+
+
+def test_overwriting_leaves_no_temporary_files(third_party: ModuleType, tmp_path: Path) -> None:
+    target = tmp_path / "THIRD_PARTY_LICENSES.txt"
+    target.write_text("old", encoding="utf-8")
+    notices = third_party.collect_notices(["numpy"])
+    assert [notice.name for notice in notices] == ["numpy"]
+    assert third_party.write_notice(tmp_path, notices) == target   # a folder: the file in it
+    assert third_party.write_notice(target, notices) == target     # the file itself
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["THIRD_PARTY_LICENSES.txt"]
+    assert "numpy" in target.read_text(encoding="utf-8") and "old" != target.read_text(encoding="utf-8")
+
+
+def test_a_failed_write_keeps_the_old_file(third_party: ModuleType, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "THIRD_PARTY_LICENSES.txt"
+    target.write_text("old", encoding="utf-8")
+
+    def broken(*_args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("ukan_core.atomic.os.replace", broken)
+    with pytest.raises(OSError):
+        third_party.write_notice(target, third_party.collect_notices(["numpy"]))
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [path.name for path in tmp_path.iterdir()] == ["THIRD_PARTY_LICENSES.txt"]
+
+
+def test_unknown_names_are_skipped_and_duplicates_merged(third_party: ModuleType) -> None:
+    notices = third_party.collect_notices(["NumPy", "numpy", "no-such-distribution-here", "six"])
+    assert [notice.name.lower() for notice in notices] == ["numpy", "six"]
+
+
+def test_command_line(third_party: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sub" / "licences.txt"
+    assert third_party.main([str(out)]) == 0
+    summary = capsys.readouterr().out.strip()
+    assert "\n" not in summary and "components" in summary and "without a licence file" in summary
+    assert out.read_text(encoding="utf-8").startswith("UKAN Studio - third-party licences")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="build() adds the Linux files and tarball here")
+def test_build_writes_the_notice_into_the_bundle_and_the_tarball(notices: dict, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    build = _load("build")
+    dist, work = tmp_path / "dist", tmp_path / "work"
+
+    def fake_pyinstaller(dist_: Path, work_: Path, *, trim: bool = True) -> Path:
+        bundle = dist_ / build.BUNDLE_NAME
+        bundle.mkdir(parents=True)
+        for name in ("ukan-studio", "ukan"):
+            (bundle / name).write_text("#!/bin/sh\n", encoding="utf-8")
+        return bundle
+
+    monkeypatch.setattr(build, "check_pyinstaller", lambda: "6.99")
+    monkeypatch.setattr(build, "run_pyinstaller", fake_pyinstaller)
+    bundle = build.build(dist, work, archive=True)
+    notice = bundle / "THIRD_PARTY_LICENSES.txt"
+    assert notice.is_file() and "numpy" in notice.read_text(encoding="utf-8")
+    out = capsys.readouterr().out
+    assert f"({len(notices)} components" in out
+    tarball = build.archive_path(dist, _load("bundle_contents").project_version(ROOT))
+    with tarfile.open(tarball) as archive:
+        assert f"{build.BUNDLE_NAME}/THIRD_PARTY_LICENSES.txt" in archive.getnames()
