@@ -38,6 +38,7 @@ from ukan_core.diffusion.samplers import make_sampler  # noqa: E402
 from ukan_core.diffusion.schedule import NoiseSchedule  # noqa: E402
 from ukan_core.diffusion.train_data import centre_square  # noqa: E402
 from ukan_core.inference import Segmenter  # noqa: E402
+from ukan_core.overlay import outline_mask  # noqa: E402
 
 TRAINING_DATA_SIZE = 128   # `ukan synth --size 128`, as the bundled generator was trained
 
@@ -50,16 +51,6 @@ def real_pairs(n: int, size: int, first_seed: int) -> tuple[list[np.ndarray], li
         images.append(centre_square(image, size))
         masks.append(centre_square(mask, size, nearest=True))
     return images, masks
-
-
-def outlined(image: np.ndarray, mask: np.ndarray, scale: int = 2) -> np.ndarray:
-    """RGB image enlarged `scale` times with the mask's outline in red."""
-    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
-    rgb = cv2.cvtColor(big, cv2.COLOR_GRAY2RGB) if big.ndim == 2 else big.copy()
-    contours, _ = cv2.findContours(cv2.resize(mask, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST),
-                                   cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(rgb, contours, -1, (255, 60, 60), 1)
-    return rgb
 
 
 def main() -> None:
@@ -116,9 +107,10 @@ def main() -> None:
     if args.grid:
         per_row = 8
         empty = [np.zeros(image.shape[:2], np.uint8) for image in images]
-        shown = [outlined(i, m) for i, m in zip(images, masks or empty)]
-        truth = [outlined(i, m) for i, m in zip(real_a, masks_a)]
-        picture = grid([np.stack(shown[:per_row]), np.stack(shown[per_row:2 * per_row]), np.stack(truth[:per_row])])
+        shown = [outline_mask(i, m, scale=2) for i, m in zip(images, masks or empty)]
+        truth = [outline_mask(i, m, scale=2) for i, m in zip(real_a, masks_a)]
+        rows = [shown[:per_row], shown[per_row:2 * per_row], truth[:per_row]]
+        picture = grid([np.stack(row) for row in rows if row])   # fewer than 9 samples: one generated row
         args.grid.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.grid), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         print(f"grid: {args.grid} (rows 1-2 generated, row 3 real; red: the mask)")

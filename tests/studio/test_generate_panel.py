@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 
 from tests.studio.conftest import synthetic_scan
 from ukan_studio.panels import generate as generate_module
+from ukan_studio.panels import train_generator_box as train_box_module
 from ukan_studio.panels.generate import SAMPLER_STEPS, GeneratePanel
 from ukan_studio.workers.base import WorkerRunner
 from ukan_studio.workers.generate import GenerateWorker, TrainGeneratorWorker
@@ -73,9 +74,10 @@ def tiny_pairs_generator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _choose(monkeypatch, name: str, *answers: Path) -> None:
+def _choose(monkeypatch, name: str, *answers: Path, module: object = generate_module) -> None:
+    """Make `module.name` (a file dialog) answer `answers` in turn."""
     queue = iter(str(a) for a in answers)
-    monkeypatch.setattr(generate_module, name, lambda *args: next(queue))
+    monkeypatch.setattr(module, name, lambda *args: next(queue))
 
 
 def _select_all_by_clicking(qtbot, panel: GeneratePanel) -> None:
@@ -96,13 +98,14 @@ def test_train_on_a_folder_then_generate_and_save(qtbot, panel, tmp_path, monkey
     assert panel.current_generator().startswith("ukan-synthetic-us-pairs/"), "the bundled generator is offered"
     assert panel.generate_button.isEnabled()
 
-    panel.train_name.setText("tiny-gen")
-    panel.train_steps.setValue(2)
-    _choose(monkeypatch, "choose_folder", folder)
-    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    box = panel.train_box
+    box.train_name.setText("tiny-gen")
+    box.train_steps.setValue(2)
+    _choose(monkeypatch, "choose_folder", folder, module=train_box_module)
+    qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
     assert host.requests[-1].folder == folder and host.requests[-1].steps == 2 and not host.requests[-1].pairs
     host.wait(qtbot, "train_generator")
-    assert "tiny-gen/v0001" in panel.train_status.text(), panel.train_status.text()
+    assert "tiny-gen/v0001" in box.train_status.text(), box.train_status.text()
     assert panel.current_generator() == "tiny-gen/v0001" and panel.generate_button.isEnabled()
 
     panel.count.setValue(2)
@@ -181,11 +184,39 @@ def test_training_on_a_folder_without_images_fails_in_one_line(qtbot, panel, tmp
     empty = tmp_path / "empty"
     empty.mkdir()
     host = Host(panel)
-    _choose(monkeypatch, "choose_folder", empty)
-    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    box = panel.train_box
+    _choose(monkeypatch, "choose_folder", empty, module=train_box_module)
+    qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
     host.wait(qtbot, "train_generator")
-    assert "empty" in panel.train_status.text() and "\n" not in panel.train_status.text()
-    assert panel.train_button.isEnabled()
+    assert "empty" in box.train_status.text() and "\n" not in box.train_status.text()
+    assert box.train_button.isEnabled()
+
+
+def test_the_train_request_starts_in_the_open_folder_and_can_continue_the_chosen_generator(
+        qtbot, panel, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    panel.set_folder(str(folder))
+    starts: list[str] = []
+
+    def answer(parent: object, title: str, start: str) -> str:
+        starts.append(start)
+        return str(folder)
+
+    monkeypatch.setattr(train_box_module, "choose_folder", answer)
+    box = panel.train_box
+    with qtbot.waitSignal(panel.trainRequested, timeout=1000) as fresh:
+        qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
+    request = fresh.args[0]
+    assert starts == [str(folder)]
+    assert (request.folder, request.name, request.base, request.preset) == (folder, "generator", None, "small")
+    assert request.budget_s == pytest.approx(600.0) and request.steps == 2000 and not request.pairs
+
+    box.train_continue.setChecked(True)
+    box.train_pairs.setChecked(True)
+    with qtbot.waitSignal(panel.trainRequested, timeout=1000) as continued:
+        qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
+    assert continued.args[0].base == panel.current_generator() != "" and continued.args[0].pairs
 
 
 def test_the_offered_samplers_are_the_cores() -> None:
