@@ -32,10 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_generate import grid  # noqa: E402
 
 from ukan_core.data.synthetic import generate_case  # noqa: E402
-from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs  # noqa: E402
+from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, sampler_for, split_pairs  # noqa: E402
 from ukan_core.diffusion.quality import SegmenterFeatures, frechet_distance, mask_agreement  # noqa: E402
-from ukan_core.diffusion.samplers import make_sampler  # noqa: E402
-from ukan_core.diffusion.schedule import NoiseSchedule  # noqa: E402
 from ukan_core.diffusion.train_data import centre_square  # noqa: E402
 from ukan_core.inference import Segmenter  # noqa: E402
 from ukan_core.overlay import outline_mask  # noqa: E402
@@ -70,8 +68,7 @@ def main() -> None:
     model, info = load_generator(args.model, device="cpu")
     size = int(model.config.image_size)
     pairs = is_pairs_model(model, info)
-    sampler = make_sampler(args.sampler, NoiseSchedule.for_model(model),
-                           **({"eta": args.eta} if args.sampler == "ddim" else {}))
+    sampler = sampler_for(model, args.sampler, eta=args.eta)
     label = f"{args.sampler}{f' eta {args.eta:g}' if args.sampler == 'ddim' else ''}, {args.steps or sampler.default_steps} steps"
     start = time.perf_counter()
     samples = generate(model, sampler, num_images=args.n, num_steps=args.steps, seed=args.seed, batch_size=32)

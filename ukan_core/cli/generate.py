@@ -53,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
     import secrets
 
     from ukan_core.device import pick_device
-    from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs
-    from ukan_core.diffusion.samplers import make_sampler
-    from ukan_core.diffusion.schedule import NoiseSchedule
+    from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, sampler_for, split_pairs
 
     if args.n < 1:
         raise UkanError(f"--n must be at least 1, got {args.n}")
@@ -65,8 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pairs and not pairs:
         raise UkanError(f"{args.model}: --pairs needs a generator trained on image + mask pairs; this one makes images only")
     _apply_recommended_sampler(args, info.get("recommended_sampler"))
-    options = {"eta": args.eta} if args.sampler == "ddim" else {}
-    sampler = make_sampler(args.sampler, NoiseSchedule.for_model(model), **options)
+    sampler = sampler_for(model, args.sampler, eta=args.eta)
     steps = args.steps or sampler.default_steps
     T = sampler.schedule.num_train_timesteps  # noqa: N806
     if not 1 <= steps <= T:

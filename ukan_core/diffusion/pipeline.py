@@ -49,6 +49,12 @@ def split_pairs(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images), masks
 
 
+def sampler_for(denoiser: nn.Module, name: str, *, eta: float = 0.0) -> Sampler:
+    """The sampler called `name` over `denoiser`'s own schedule; `eta` is DDIM's noise (other samplers have none)."""
+    options = {"eta": eta} if name == "ddim" else {}
+    return make_sampler(name, NoiseSchedule.for_model(denoiser), **options)
+
+
 def _model_fact(model: nn.Module, name: str, default: int) -> int:
     return int(getattr(getattr(model, "config", None), name, default))
 
@@ -83,7 +89,7 @@ def generate(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if isinstance(sampler, str):
-        sampler = make_sampler(sampler, NoiseSchedule.for_model(denoiser))
+        sampler = sampler_for(denoiser, sampler)
     size = int(image_size or _model_fact(denoiser, "image_size", 64))
     channels = int(channels or _model_fact(denoiser, "in_channels", 3))
     steps = int(num_steps or sampler.default_steps)

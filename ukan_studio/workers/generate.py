@@ -103,18 +103,14 @@ class GenerateWorker(Worker):
     def run(self) -> GenerateResult:
         limit_torch_threads()
         from ukan_core.device import pick_device
-        from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, split_pairs
-        from ukan_core.diffusion.samplers import make_sampler
-        from ukan_core.diffusion.schedule import NoiseSchedule
+        from ukan_core.diffusion.pipeline import generate, is_pairs_model, load_generator, sampler_for, split_pairs
         from ukan_studio.workers.segment import model_label
 
         req = self.request
         self.report(Progress(0, req.steps, "loading the generator"))
         model, info = load_generator(req.model, pick_device(req.device))
         self.cancel_token.raise_if_cancelled()
-        options = {"eta": req.eta} if req.sampler == "ddim" else {}
-        sampler = make_sampler(req.sampler, NoiseSchedule.for_model(model), **options)
-        samples = generate(model, sampler, num_images=req.count, num_steps=req.steps, seed=req.seed,
+        samples = generate(model, sampler_for(model, req.sampler, eta=req.eta), num_images=req.count, num_steps=req.steps, seed=req.seed,
                            batch_size=req.batch_size, on_progress=self.report, cancel=self.cancel_token,
                            preview_every=max(1, req.steps // PREVIEWS_PER_BATCH), on_preview=self._on_preview)
         if is_pairs_model(model, info):
