@@ -11,27 +11,19 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTALLER = ROOT / "installer"
+from tests.installer import INSTALLER, ROOT, load_installer_script
+
 ICONS = ROOT / "resources" / "icons"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"ukan_installer_{name}", INSTALLER / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def build() -> ModuleType:
-    return _load("build")
+    return load_installer_script("build")
 
 
 @pytest.fixture(scope="module")
 def contents() -> ModuleType:
-    return _load("bundle_contents")
+    return load_installer_script("bundle_contents")
 
 
 def test_missing_pyinstaller_is_one_line_with_the_pip_command(build: ModuleType, monkeypatch: pytest.MonkeyPatch,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import sys
 import sysconfig
 import tarfile
@@ -12,22 +11,12 @@ from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-INSTALLER = ROOT / "installer"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"ukan_installer_{name}", INSTALLER / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+from tests.installer import ROOT, load_installer_script
 
 
 @pytest.fixture(scope="module")
 def third_party() -> ModuleType:
-    return _load("third_party")
+    return load_installer_script("third_party")
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +187,7 @@ def test_command_line(third_party: ModuleType, tmp_path: Path, capsys: pytest.Ca
 def test_build_writes_the_notice_into_the_bundle_and_the_tarball(notices: dict, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    build = _load("build")
+    build = load_installer_script("build")
     dist, work = tmp_path / "dist", tmp_path / "work"
 
     def fake_pyinstaller(dist_: Path, work_: Path, *, trim: bool = True) -> Path:
@@ -215,6 +204,6 @@ def test_build_writes_the_notice_into_the_bundle_and_the_tarball(notices: dict, 
     assert notice.is_file() and "numpy" in notice.read_text(encoding="utf-8")
     out = capsys.readouterr().out
     assert f"({len(notices)} components" in out
-    tarball = build.archive_path(dist, _load("bundle_contents").project_version(ROOT))
+    tarball = build.archive_path(dist, load_installer_script("bundle_contents").project_version(ROOT))
     with tarfile.open(tarball) as archive:
         assert f"{build.BUNDLE_NAME}/THIRD_PARTY_LICENSES.txt" in archive.getnames()
