@@ -69,7 +69,8 @@ def main() -> None:
     size = int(model.config.image_size)
     pairs = is_pairs_model(model, info)
     sampler = sampler_for(model, args.sampler, eta=args.eta)
-    label = f"{args.sampler}{f' eta {args.eta:g}' if args.sampler == 'ddim' else ''}, {args.steps or sampler.default_steps} steps"
+    eta = f" eta {args.eta:g}" if args.sampler == "ddim" else ""
+    label = f"{args.sampler}{eta}, {args.steps or sampler.default_steps} steps"
     start = time.perf_counter()
     samples = generate(model, sampler, num_images=args.n, num_steps=args.steps, seed=args.seed, batch_size=32)
     seconds = time.perf_counter() - start

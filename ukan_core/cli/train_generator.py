@@ -7,8 +7,9 @@
 The official recipe (see ukan_core.diffusion.train) plus an EMA. The training state is saved
 beside the output (`<out>.state.safetensors`) every few hundred steps, on Ctrl-C and at the end;
 `--resume` continues from it; `--init` instead starts a new run (fresh optimizer, warm-up and
-cosine) from the weights of an existing generator, to train it further. The EMA model is written to `--out` and, with `--name`, added to
-the model store as a new version.
+cosine) from the weights of an existing generator, to train it further. The EMA model is
+written to `--out` (`--half`: as float16) and, with `--name`, added to the model store as a new
+version.
 """
 
 from __future__ import annotations

@@ -110,7 +110,8 @@ class GenerateWorker(Worker):
         self.report(Progress(0, req.steps, "loading the generator"))
         model, info = load_generator(req.model, pick_device(req.device))
         self.cancel_token.raise_if_cancelled()
-        samples = generate(model, sampler_for(model, req.sampler, eta=req.eta), num_images=req.count, num_steps=req.steps, seed=req.seed,
+        sampler = sampler_for(model, req.sampler, eta=req.eta)
+        samples = generate(model, sampler, num_images=req.count, num_steps=req.steps, seed=req.seed,
                            batch_size=req.batch_size, on_progress=self.report, cancel=self.cancel_token,
                            preview_every=max(1, req.steps // PREVIEWS_PER_BATCH), on_preview=self._on_preview)
         if is_pairs_model(model, info):
