@@ -122,6 +122,19 @@ def test_maps_upsample_to_the_images_own_size(tiny, fit):
         np.testing.assert_allclose(up[0], full[:70, :45].numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("fit, size, net", [("resize", (37, 53), (64, 64)), ("pad", (40, 70), (64, 96)),
+                                            ("resize", (5, 300), (64, 64))])
+def test_numpy_upsampling_matches_torch(fit, size, net):
+    from ukan_core.explain import to_image_size
+
+    maps = np.random.default_rng(1).normal(size=(5, net[0] // 8, net[1] // 8)).astype(np.float32)
+    target = size if fit == "resize" else net
+    expected = F.interpolate(torch.from_numpy(maps)[None], size=target, mode="bilinear", align_corners=False)[0]
+    got = to_image_size(maps, size, net, fit)
+    assert got.shape == (5, *size) and got.dtype == np.float32
+    np.testing.assert_allclose(got, expected[:, :size[0], :size[1]].numpy(), atol=1e-5)
+
+
 def test_constant_channel_heatmap_is_zeros(tiny):
     acts = capture_activations(tiny, [_image()], RESIZE64)[0]
     acts.maps["dblock2.0"][2] = 3.0

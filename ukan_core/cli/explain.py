@@ -18,8 +18,6 @@ atomically.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +25,8 @@ import numpy as np
 
 from ukan_core.errors import UkanError
 
-CSV_COLUMNS = ("layer", "channel", "plausibility_iou", "best_iou", "threshold", "reference")
 DEFAULT_LAYER = "dblock2.0"
-
-
-COMPARISON_COLUMNS = ("layer", "rank", "kan_channel", "kan_piou", "kan_best_iou", "mlp_channel", "mlp_piou",
-                      "mlp_best_iou", "reference")
+SPLINE_EDGES = 8   # learned functions plotted per KAN layer with --splines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         raise UkanError(f"{out.name}: --out must be a folder, and this is a file")
 
     from ukan_core.device import pick_device
-    from ukan_core.explain import explain_image, layer_names, resolve_layer
+    from ukan_core.explain import explain_image, layer_names, read_reference, resolve_layer, write_scores_csv
     from ukan_core.io.checkpoints import load_model_with_info
     from ukan_core.io.images import read_image, to_rgb8
 
@@ -85,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if not image_path.is_file():
         raise UkanError(f"{image_path.name}: file not found")
     rgb = to_rgb8(read_image(image_path))
-    ground_truth = _read_reference(args.mask, rgb.shape[:2], image_path) if args.mask else None
+    ground_truth = read_reference(args.mask, rgb.shape[:2], image_path.name) if args.mask else None
     corrected = None if ground_truth is not None else _corrected_mask(image_path, rgb.shape[:2])
 
     model, info = load_model_with_info(args.model or _default_model(), device="cpu")
@@ -97,14 +91,15 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         explanation = explain_image(model, rgb, preprocessing=info.get("preprocessing"), layers=layers,
-                                    ground_truth=ground_truth, corrected=corrected, threshold=args.threshold)
+                                    ground_truth=ground_truth, corrected=corrected, threshold=args.threshold,
+                                    spline_edges=SPLINE_EDGES if args.splines else 0)
     except ValueError as exc:
         raise UkanError(f"{image_path.name}: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     written = _write_heatmaps(explanation, rgb, out, args.top, args.alpha)
-    _write_scores(explanation, out / "scores.csv")
+    write_scores_csv(explanation, out / "scores.csv")
     if args.splines:
-        written += _write_splines(model, layers, out)
+        written += _write_splines(explanation, out)
     comparisons = _compare_mlp(args, model, info, rgb, explanation, layers, out) if args.compare_mlp else []
 
     print(f"reference: {explanation.reference_kind}"
@@ -125,9 +120,8 @@ def run(args: argparse.Namespace) -> int:
 def _compare_mlp(args: argparse.Namespace, model: Any, info: dict[str, Any], rgb: np.ndarray,
                  explanation: Any, layers: list[str], out: Path) -> list[Any]:
     """Rank the same layers of the MLP twin against the reference the KAN model was scored on."""
-    from ukan_core.atomic import atomic_write_text
     from ukan_core.device import pick_device
-    from ukan_core.explain import compare_kan_mlp
+    from ukan_core.explain import compare_kan_mlp, write_comparison_csv
     from ukan_core.io.checkpoints import load_model_with_info
 
     mlp, mlp_info = load_model_with_info(args.compare_mlp, device="cpu")
@@ -141,15 +135,7 @@ def _compare_mlp(args: argparse.Namespace, model: Any, info: dict[str, Any], rgb
                         threshold=args.threshold)
         for layer in layers
     ]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COMPARISON_COLUMNS)
-    for comparison in comparisons:
-        for row in comparison.rows():
-            writer.writerow([comparison.layer, row["rank"]] + [
-                "" if row[key] is None else (row[key] if key.endswith("channel") else f"{row[key]:.6f}")
-                for key in COMPARISON_COLUMNS[2:-1]] + [explanation.reference_kind])
-    atomic_write_text(out / "comparison.csv", buffer.getvalue())
+    write_comparison_csv(comparisons, explanation.reference_kind, out / "comparison.csv")
     return comparisons
 
 
@@ -170,42 +156,13 @@ def _write_heatmaps(explanation: Any, rgb: np.ndarray, out: Path, top: int, alph
     return count
 
 
-def _write_scores(explanation: Any, path: Path) -> None:
-    from ukan_core.atomic import atomic_write_text
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for layer in explanation.layers:
-        for s in explanation.scores[layer].scores:
-            writer.writerow([s.layer, s.channel, f"{s.plausibility_iou:.6f}", f"{s.best_iou:.6f}",
-                             f"{s.threshold:.2f}", s.reference])
-    atomic_write_text(path, buffer.getvalue())
-
-
-def _write_splines(model: Any, layers: list[str], out: Path) -> int:
+def _write_splines(explanation: Any, out: Path) -> int:
     """One plot per KANLinear among (or inside) the chosen layers; none for an MLP model."""
-    from ukan_core.explain import kan_edge_functions, kan_layer_names, plot_edge_functions
+    from ukan_core.explain import plot_edge_functions
 
-    kan_layers = kan_layer_names(model)
-    chosen = [n for n in kan_layers if any(n == layer or n.startswith(layer + ".") for layer in layers)]
-    modules = dict(model.named_modules())
-    for name in chosen:
-        edges = kan_edge_functions(modules[name], top=8)
-        plot_edge_functions(edges, out / f"{name}_splines.png", title=f"{name}: 8 strongest edges φ(x)")
-    return len(chosen)
-
-
-def _read_reference(path: Path, size: tuple[int, int], image_path: Path) -> np.ndarray:
-    from ukan_core.io.masks import read_mask
-
-    if not path.is_file():
-        raise UkanError(f"{path.name}: file not found")
-    mask = read_mask(path)
-    if mask.shape != tuple(size):
-        raise UkanError(f"{path.name}: mask is {mask.shape[1]}x{mask.shape[0]} but {image_path.name} is "
-                        f"{size[1]}x{size[0]}")
-    return mask
+    for name, edges in explanation.splines.items():
+        plot_edge_functions(edges, out / f"{name}_splines.png", title=f"{name}: {len(edges)} strongest edges φ(x)")
+    return len(explanation.splines)
 
 
 def _corrected_mask(image_path: Path, size: tuple[int, int]) -> np.ndarray | None:

@@ -4,8 +4,9 @@ Forward hooks record, for each token block (`block1.0`, `block2.0`, `dblock1.0`,
 the outputs of its three KAN layers (`<block>.layer.fc1..fc3`, 2-D (B·N, C)) and the block's
 own output tokens (B, N, C). Tokens are laid back on their H×W grid, which a pre-hook reads from
 the block's (x, H, W) arguments. Maps are kept at token resolution (1/8 … 1/32 of the network
-input) as float32 numpy, and only upsampled (bilinear) to the image's own size when asked, one
-chunk of channels at a time, so memory stays bounded for large images. The same names work for
+input) as float32 numpy, and only upsampled (bilinear, `upsample.to_image_size`, numpy) to the
+image's own size when asked, one chunk of channels at a time, so memory stays bounded for large
+images and `Activations` can be used where torch is never imported. The same names work for
 a `no_kan=True` (MLP) model, whose fc layers are `nn.Linear`.
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from ukan_core.errors import UkanError
 from ukan_core.explain.plausibility import normalise_channels
+from ukan_core.explain.upsample import chunk_size, to_image_size
 from ukan_core.io.images import ImageData, to_rgb8
 from ukan_core.preprocess import Preprocessing, network_size, prepare, restore
 from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
@@ -31,8 +33,6 @@ ImageLike = Union[np.ndarray, ImageData]
 
 TOKEN_BLOCKS = ("block1", "block2", "dblock1", "dblock2")   # forward order
 KAN_SUBLAYERS = ("fc1", "fc2", "fc3")
-UPSAMPLE_CHUNK = 32           # channels upsampled at once, at most ...
-UPSAMPLE_BUDGET = 16_000_000  # ... and at most this many float32 pixels (64 MB) per chunk
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -138,33 +138,6 @@ class Activations:
             return self.maps[layer]
         except KeyError:
             raise UkanError(f"layer {layer!r} was not captured; captured: {', '.join(self.maps)}") from None
-
-
-def to_image_size(maps: np.ndarray, image_size: tuple[int, int], net_size: tuple[int, int],
-                  fit: str) -> np.ndarray:
-    """Token-grid maps (k, h, w) -> (k, H, W) float32 on the image, bilinear (align_corners=False).
-
-    With fit "resize" the grid covers the whole resized image; with "pad" it covers the padded
-    network input, so the maps are upsampled to the network size and the padding cropped away.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    maps = np.asarray(maps, np.float32)
-    H, W = int(image_size[0]), int(image_size[1])
-    target = (H, W) if fit == "resize" else (int(net_size[0]), int(net_size[1]))
-    out = np.empty((len(maps), H, W), np.float32)
-    step = chunk_size(target)
-    for start in range(0, len(maps), step):
-        x = torch.from_numpy(np.ascontiguousarray(maps[start:start + step]))[None]
-        up = F.interpolate(x, size=target, mode="bilinear", align_corners=False)[0]
-        out[start:start + step] = up[:, :H, :W].numpy()
-    return out
-
-
-def chunk_size(size: tuple[int, int]) -> int:
-    """How many channels of (H, W) = `size` to upsample at once within UPSAMPLE_BUDGET."""
-    return max(1, min(UPSAMPLE_CHUNK, UPSAMPLE_BUDGET // max(1, int(size[0]) * int(size[1]))))
 
 
 class ActivationRecorder:

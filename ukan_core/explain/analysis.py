@@ -5,17 +5,21 @@ pass, per-layer channel rankings by Plausibility IoU against the best available 
 (ground truth > corrected > the model's own prediction), heatmaps on demand. `rank_channels`
 averages rankings over several images; `compare_kan_mlp` runs the same analysis on a KAN model
 and its `no_kan=True` twin and puts both rankings side by side (the paper's Fig. 4).
-Everything returned is plain numpy / dataclasses, safe to hand from a worker thread to a view.
+Everything returned is plain numpy / dataclasses (no torch tensors), safe to hand from a worker
+thread to a view: an `Explanation` is the one result that `ukan explain` writes to files and the
+Studio's Explain panel shows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ukan_core.errors import UkanError
 from ukan_core.explain.activations import Activations, ImageLike, capture_activations
 from ukan_core.explain.plausibility import (
     DEFAULT_THRESHOLD,
@@ -28,8 +32,10 @@ from ukan_core.explain.plausibility import (
     scores_from_ious,
     threshold_ladder,
 )
+from ukan_core.explain.splines import EdgeFunction, kan_edge_functions, kan_layer_names
+from ukan_core.io.images import to_rgb8
 from ukan_core.preprocess import Preprocessing
-from ukan_core.progress import NEVER, CancelToken, ProgressCallback, no_progress
+from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     from torch import nn
@@ -39,16 +45,29 @@ AGGREGATES = ("topk", "mean", "max")
 
 @dataclass
 class Explanation:
-    """One image explained: its activations, the reference mask used, and per-layer rankings."""
+    """One image explained: the image, its activations, the reference mask used, per-layer rankings.
+
+    `splines[kan_layer]` holds the strongest learned edge functions of each KANLinear inside the
+    explained layers (empty unless asked for); `image_name` and `model_label` are for display.
+    """
 
     activations: Activations
     reference: np.ndarray          # (H, W) bool
     reference_kind: str            # "ground_truth" | "corrected" | "predicted"
     scores: dict[str, LayerScores]
+    image: np.ndarray | None = None     # (H, W, 3) uint8 RGB, what the model saw before preprocessing
+    threshold: float = DEFAULT_THRESHOLD   # the PIoU threshold of the rankings
+    splines: dict[str, list[EdgeFunction]] = field(default_factory=dict)
+    image_name: str = ""
+    model_label: str = ""
 
     @property
     def layers(self) -> list[str]:
         return list(self.scores)
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.activations.image_size
 
     def heatmap(self, layer: str, channel: int) -> np.ndarray:
         """(H, W) float32 in [0, 1]: one channel at the image's size."""
@@ -66,6 +85,11 @@ class Explanation:
             return self.activations.aggregate(layer, "mean", self.scores[layer].top_channels(max(1, k)))
         return self.activations.aggregate(layer, how)
 
+    def edge_functions(self, layer: str) -> tuple[str, list[EdgeFunction]]:
+        """(KAN layer name, its edge functions) for `layer`; a block shows its last KAN layer, fc3."""
+        name = layer if layer in self.splines else f"{layer}.layer.fc3"
+        return name, list(self.splines.get(name, []))
+
 
 def explain_image(
     model: nn.Module,
@@ -75,24 +99,39 @@ def explain_image(
     layers: Sequence[str] | None = None,
     ground_truth: np.ndarray | None = None,
     corrected: np.ndarray | None = None,
+    predicted: np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     mask_threshold: float = 0.5,
+    spline_edges: int = 0,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken = NEVER,
 ) -> Explanation:
     """Capture `layers` (default: all) for one image and rank each layer's channels by PIoU.
 
-    The reference is `ground_truth` if given, else `corrected`, else the model's prediction
-    (probability > `mask_threshold`, any class) from the same forward pass.
+    The reference is `ground_truth` if given, else `corrected`, else `predicted`, else the model's
+    own prediction (probability > `mask_threshold`, any class) from the same forward pass.
+    `spline_edges` > 0 also keeps that many strongest edge functions of every KANLinear inside
+    the explained layers (none for an MLP model).
     """
-    acts = capture_activations(model, [image], preprocessing, layers, progress=progress, cancel=cancel)[0]
-    reference, kind = choose_reference(ground_truth, corrected, predicted_mask(acts, mask_threshold))
+    rgb8 = to_rgb8(image)
+    acts = capture_activations(model, [rgb8], preprocessing, layers, progress=progress, cancel=cancel)[0]
+    own = predicted if predicted is not None else predicted_mask(acts, mask_threshold)
+    reference, kind = choose_reference(ground_truth, corrected, own)
     reference = _reference_bool(reference, acts.image_size, kind)
     scores = {}
-    for layer in acts.layers:
+    for index, layer in enumerate(acts.layers):
         cancel.raise_if_cancelled()
         scores[layer] = score_activations(acts, layer, reference, kind, threshold)
-    return Explanation(acts, reference, kind, scores)
+        progress(Progress(index + 1, len(acts.layers), f"scoring {layer}"))
+    splines = _edge_functions(model, acts.layers, spline_edges) if spline_edges > 0 else {}
+    return Explanation(acts, reference, kind, scores, image=rgb8, threshold=float(threshold), splines=splines)
+
+
+def _edge_functions(model: nn.Module, layers: Sequence[str], edges: int) -> dict[str, list[EdgeFunction]]:
+    """The `edges` strongest learned functions of every KANLinear among (or inside) `layers`."""
+    modules = dict(model.named_modules())
+    chosen = [n for n in kan_layer_names(model) if any(n == layer or n.startswith(layer + ".") for layer in layers)]
+    return {name: kan_edge_functions(modules[name], top=edges) for name in chosen}
 
 
 def score_activations(acts: Activations, layer: str, reference: np.ndarray, kind: str,
@@ -209,3 +248,17 @@ def _reference_bool(mask: np.ndarray, size: tuple[int, int], kind: str) -> np.nd
         raise ValueError(f"{kind.replace('_', ' ')} mask is {m.shape[1] if m.ndim > 1 else '?'}x{m.shape[0]} "
                          f"but the image is {size[1]}x{size[0]}")
     return m != 0
+
+
+def read_reference(path: str | Path, size: tuple[int, int], image_name: str) -> np.ndarray:
+    """A reference mask file for an image of (H, W) = `size`, as stored; a one-line UkanError if it does not fit."""
+    from ukan_core.io.masks import read_mask
+
+    file = Path(path)
+    if not file.is_file():
+        raise UkanError(f"{file.name}: file not found")
+    mask = read_mask(file)
+    if mask.shape[:2] != tuple(size):
+        raise UkanError(f"{file.name}: mask is {mask.shape[1]}x{mask.shape[0]} but {image_name} is "
+                        f"{size[1]}x{size[0]}")
+    return mask
