@@ -14,11 +14,11 @@ import pytest
 from PySide6.QtCore import QObject, Qt, Slot
 
 from tests.studio.conftest import synthetic_scan
-from ukan_core.explain import plausibility_iou
+from ukan_core.explain import SCORE_COLUMNS, plausibility_iou
 from ukan_studio.panels import explain as explain_module
-from ukan_studio.panels.explain import CSV_COLUMNS, ExplainPanel
+from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.workers.base import WorkerRunner
-from ukan_studio.workers.explain import ExplainWorker, upsample_maps
+from ukan_studio.workers.explain import ExplainWorker
 
 
 class Host(QObject):
@@ -90,7 +90,7 @@ def test_explain_rank_pick_threshold_and_export(qtbot, panel, scan, tiny_model_p
     _click_row(qtbot, panel, 2)
     channel = scores[2].channel
     assert panel.selected_channel() == channel and panel.show_mode == "channel"
-    heat = result.channel_map(layer, channel)
+    heat = result.heatmap(layer, channel)
     np.testing.assert_array_equal(panel.current_map, heat)
     assert panel.live_piou == pytest.approx(scores[2].plausibility_iou, abs=1e-12)
     assert f"{panel.live_piou:.3f}" in panel.live_label.text()
@@ -112,7 +112,7 @@ def test_explain_rank_pick_threshold_and_export(qtbot, panel, scan, tiny_model_p
     panel.show_combo.setCurrentIndex(panel.show_combo.findData("topk"))
     panel.top_k.setValue(3)
     top3 = result.scores[layer].top_channels(3)
-    np.testing.assert_allclose(panel.current_map, result.aggregate(layer, "mean", top3), atol=1e-6)
+    np.testing.assert_allclose(panel.current_map, result.activations.aggregate(layer, "mean", top3), atol=1e-6)
     assert panel.live_piou == pytest.approx(plausibility_iou(panel.current_map, truth, 0.8), abs=1e-12)
     assert "top-3" in panel.live_label.text()
     panel.show_combo.setCurrentIndex(panel.show_combo.findData("max"))
@@ -133,7 +133,7 @@ def test_explain_rank_pick_threshold_and_export(qtbot, panel, scan, tiny_model_p
     np.testing.assert_array_equal(written, panel.rendered_image())
     with table.open(newline="") as stream:
         rows = list(csv.reader(stream))
-    assert tuple(rows[0]) == CSV_COLUMNS
+    assert tuple(rows[0]) == SCORE_COLUMNS
     assert len(rows) - 1 == sum(len(s.scores) for s in result.scores.values())
     first = next(r for r in rows[1:] if r[0] == layer)
     assert int(first[1]) == scores[0].channel
@@ -172,14 +172,6 @@ def test_cancel_stops_the_worker(qtbot, panel, scan, tiny_model_path) -> None:
     qtbot.waitUntil(lambda: not host.runner.is_busy("explain"), timeout=30_000)
     qtbot.waitUntil(lambda: panel.explain_button.isEnabled(), timeout=5000)
     assert panel.result is None and "cancelled" in panel.status.text()
-
-
-@pytest.mark.parametrize("fit, size, net", [("resize", (37, 53), (64, 64)), ("pad", (40, 70), (64, 96))])
-def test_numpy_upsampling_matches_the_core(fit, size, net) -> None:
-    from ukan_core.explain.activations import to_image_size
-
-    maps = np.random.default_rng(1).normal(size=(5, net[0] // 8, net[1] // 8)).astype(np.float32)
-    np.testing.assert_allclose(upsample_maps(maps, size, net, fit), to_image_size(maps, size, net, fit), atol=1e-5)
 
 
 def test_the_panels_never_import_torch() -> None:

@@ -3,10 +3,13 @@
 A stroke on a 4000×3000 image changes a few thousand pixels; recolouring only that rectangle and
 repainting only that part of the view keeps drawing smooth (rebuilding the whole RGBA overlay per
 mouse move is what makes other tools lag). Contour-only mode draws label outlines as a cosmetic
-path, so they stay visible at any zoom.
+path, so they stay visible at any zoom. `HeatmapOverlayItem` shows the Explain heatmap (and its
+outlines) over the image instead of the mask when the user asks for it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -135,3 +138,80 @@ class MaskOverlayItem(QGraphicsItem):
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(QRectF(exposed), self._qimage, QRectF(exposed))
+
+
+@dataclass(frozen=True, eq=False)
+class HeatmapOverlay:
+    """A coloured heatmap to lay over the image, and the outlines to draw on top of it.
+
+    `rgba` is (H, W, 4) uint8 (colour and opacity per pixel); each outline is an (H, W) bool mask
+    whose contour is drawn in its RGB colour with a cosmetic pen, so it stays visible at any zoom.
+    """
+
+    rgba: np.ndarray
+    outlines: tuple[tuple[np.ndarray, tuple[int, int, int]], ...] = ()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return int(self.rgba.shape[0]), int(self.rgba.shape[1])
+
+
+class HeatmapOverlayItem(QGraphicsItem):
+    """Shows a HeatmapOverlay over the image (the Explain view on the main canvas)."""
+
+    def __init__(self, parent: QGraphicsItem | None = None) -> None:
+        super().__init__(parent)
+        self.overlay: HeatmapOverlay | None = None
+        self._rgba: np.ndarray | None = None
+        self._qimage: QImage | None = None
+        self._outlines: list[tuple[QColor, QPainterPath]] = []
+
+    def set_overlay(self, overlay: HeatmapOverlay | None) -> None:
+        """Show `overlay` (None: nothing)."""
+        self.prepareGeometryChange()
+        self.overlay = overlay
+        if overlay is None:
+            self._rgba, self._qimage, self._outlines = None, None, []
+        else:
+            self._rgba = np.ascontiguousarray(overlay.rgba, np.uint8)
+            h, w = overlay.shape
+            self._qimage = QImage(self._rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+            self._outlines = [(QColor(*color), contour_path(mask)) for mask, color in overlay.outlines]
+        self.update()
+
+    @property
+    def outline_count(self) -> int:
+        return len(self._outlines)
+
+    def boundingRect(self) -> QRectF:
+        if self.overlay is None:
+            return QRectF()
+        h, w = self.overlay.shape
+        return QRectF(-1, -1, w + 2, h + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.overlay is None or self._qimage is None:
+            return
+        h, w = self.overlay.shape
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        painter.drawImage(QRectF(0, 0, w, h), self._qimage)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for color, path in self._outlines:
+            pen = QPen(color, 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawPath(path)
+
+
+def contour_path(mask: np.ndarray) -> QPainterPath:
+    """The outer and inner contours of a bool mask as one path through pixel centres."""
+    contours, _ = cv2.findContours(np.asarray(mask, np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    path = QPainterPath()
+    for contour in contours:
+        pts = contour.reshape(-1, 2)
+        path.moveTo(QPointF(pts[0, 0] + 0.5, pts[0, 1] + 0.5))
+        for x, y in pts[1:]:
+            path.lineTo(QPointF(x + 0.5, y + 0.5))
+        path.closeSubpath()
+    return path

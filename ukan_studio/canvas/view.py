@@ -3,7 +3,8 @@
 Left button uses the current tool (brush, eraser, polygon, fill); the middle button or Space +
 left drag pans; the wheel zooms; right drag sets window/level on grey images. The canvas paints
 into the live mask (so the stroke shows at once) and, when the button is released, emits one
-MaskEdit per stroke for the undo stack; it never talks to files or models.
+MaskEdit per stroke for the undo stack; it never talks to files or models. `set_heatmap` lays
+an Explain heatmap over the image in place of the mask overlay, until it is set to None.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QWidget
 
 from ukan_studio.canvas import mask_edit
 from ukan_studio.canvas.mask_edit import Rect
-from ukan_studio.canvas.overlay import MaskOverlayItem
+from ukan_studio.canvas.overlay import HeatmapOverlay, HeatmapOverlayItem, MaskOverlayItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
@@ -47,8 +48,13 @@ class MaskCanvas(pg.GraphicsView):
         self.image_item = pg.ImageItem(autoDownsample=False)
         self.overlay = MaskOverlayItem()
         self.overlay.setZValue(10)
+        self.heatmap = HeatmapOverlayItem()
+        self.heatmap.setZValue(11)
+        self.heatmap.setVisible(False)
+        self._mask_overlay_visible = True
         self.view_box.addItem(self.image_item)
         self.view_box.addItem(self.overlay)
+        self.view_box.addItem(self.heatmap, ignoreBounds=True)
         self._cursor_item = QGraphicsEllipseItem()
         self._cursor_item.setZValue(30)
         pen = QPen(QColor(255, 255, 255, 220), 1.5)
@@ -88,6 +94,7 @@ class MaskCanvas(pg.GraphicsView):
         default is the file's own window, else the full range of the pixels.
         """
         self._cancel_stroke()
+        self.set_heatmap(None)   # a heatmap belongs to the image it was computed on
         if pixels is None:
             self.image_item.clear()
             self._image_shape, self._grey, self._window = None, False, None
@@ -138,7 +145,25 @@ class MaskCanvas(pg.GraphicsView):
         self.overlay.setOpacity(max(0.0, min(1.0, opacity)))
 
     def set_overlay_visible(self, visible: bool) -> None:
-        self.overlay.setVisible(visible)
+        """Show or hide the mask overlay (while a heatmap is shown, from when it goes away)."""
+        self._mask_overlay_visible = bool(visible)
+        self.overlay.setVisible(self._mask_overlay_visible and not self.heatmap_shown)
+
+    @Slot(object)
+    def set_heatmap(self, overlay: HeatmapOverlay | None) -> None:
+        """Lay `overlay` over the image instead of the mask; None restores the mask overlay.
+
+        An overlay of another size than the image shown is not drawn (it belongs to another image).
+        """
+        if overlay is not None and overlay.shape != self._image_shape:
+            overlay = None
+        self.heatmap.set_overlay(overlay)
+        self.heatmap.setVisible(overlay is not None)
+        self.overlay.setVisible(self._mask_overlay_visible and overlay is None)
+
+    @property
+    def heatmap_shown(self) -> bool:
+        return self.heatmap.overlay is not None
 
     def set_tool(self, tool: str) -> None:
         if tool not in TOOLS:
