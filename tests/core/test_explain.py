@@ -319,3 +319,44 @@ def test_top_ranked_channel_outlines_held_out_lesions_better_than_random_channel
           f"(mean of {len(others)})")
     assert top_piou > 2.0 * random_piou
     assert top_piou > 0.15
+
+
+def test_an_explanation_is_plain_numpy_with_image_threshold_and_splines(tiny):
+    import dataclasses
+
+    ex = explain_image(tiny, _image(48, 80), preprocessing=RESIZE64, layers=["dblock2"], threshold=0.35,
+                       spline_edges=3)
+    assert ex.image.shape == (48, 80, 3) and ex.image.dtype == np.uint8 and ex.threshold == 0.35
+    assert {s.piou_threshold for s in ex.scores.values()} == {0.35}
+    assert list(ex.splines) == ["dblock2.0.layer.fc1", "dblock2.0.layer.fc2", "dblock2.0.layer.fc3"]
+    name, edges = ex.edge_functions("dblock2.0")
+    assert name == "dblock2.0.layer.fc3" and len(edges) == 3
+
+    def values(obj):
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for f in dataclasses.fields(obj):
+                yield from values(getattr(obj, f.name))
+        elif isinstance(obj, dict):
+            for v in obj.values():
+                yield from values(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                yield from values(v)
+        else:
+            yield obj
+
+    assert not [type(v) for v in values(ex) if type(v).__module__.startswith("torch")]
+
+
+def test_scores_csv_has_one_row_per_channel(tiny, tmp_path):
+    import csv
+
+    from ukan_core.explain import SCORE_COLUMNS, write_scores_csv
+
+    ex = explain_image(tiny, _image(), preprocessing=RESIZE64, layers=["block2", "dblock2"])
+    path = write_scores_csv(ex, tmp_path / "scores.csv")
+    rows = list(csv.reader(path.open(newline="")))
+    assert tuple(rows[0]) == SCORE_COLUMNS and len(rows) == 1 + 32 + 16
+    assert rows[1][0] == "block2.0" and int(rows[1][1]) == ex.scores["block2.0"].scores[0].channel
+    assert all(len(r[4]) == 4 for r in rows[1:])   # thresholds as 0.05 … 0.95, two decimals
+    assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
