@@ -3,8 +3,8 @@
 One implementation serves `ukan explain`, the Studio worker that ranks channels, and the panel
 that draws one map live in the GUI thread (where torch is never imported), so a table value and
 the live value always come from the same pixels. Each axis is interpolated separately from its
-two nearest source rows/columns (source = (i + 0.5) · n_in / n_out - 0.5, clamped at 0), which is
-O(pixels) and never builds a dense interpolation matrix.
+two nearest source rows/columns (source = (i + 0.5) · n_in / n_out - 0.5, clamped at 0): two
+gathers and a weighted sum per axis, in place, chunk by chunk (bounded memory for large images).
 """
 
 from __future__ import annotations
@@ -29,14 +29,20 @@ def to_image_size(maps: np.ndarray, image_size: tuple[int, int], net_size: tuple
     target = (height, width) if fit == "resize" else (int(net_size[0]), int(net_size[1]))
     row_low, row_high, row_frac = _axis(maps.shape[1], target[0], height)
     col_low, col_high, col_frac = _axis(maps.shape[2], target[1], width)
+    row_keep, row_frac = (np.float32(1.0) - row_frac)[:, None], row_frac[:, None]
     out = np.empty((len(maps), height, width), np.float32)
     step = chunk_size((height, width))
+    spare = np.empty((min(step, len(maps)), height, width), np.float32)
     for start in range(0, len(maps), step):
         part = maps[start:start + step]
-        # columns first, then rows: torch's order of operations, so the float32 results agree closely
+        # columns first (on the small token grid), then rows, in place: torch's order of operations
         cols = part[:, :, col_low] * (np.float32(1.0) - col_frac) + part[:, :, col_high] * col_frac
-        out[start:start + step] = (cols[:, row_low, :] * (np.float32(1.0) - row_frac)[None, :, None]
-                                   + cols[:, row_high, :] * row_frac[None, :, None])
+        block, other = out[start:start + len(part)], spare[:len(part)]
+        np.take(cols, row_low, axis=1, out=block)
+        block *= row_keep
+        np.take(cols, row_high, axis=1, out=other)
+        other *= row_frac
+        block += other
     return out
 
 
@@ -46,7 +52,10 @@ def chunk_size(size: tuple[int, int]) -> int:
 
 
 def _axis(n_in: int, n_out: int, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the first `keep` of `n_out` output positions: the lower and upper source index and the weight of the upper."""
+    """For the first `keep` of `n_out` positions: the lower and upper source index and the upper's weight.
+
+    source = (i + 0.5) · n_in / n_out - 0.5, clamped at 0 (float32, as torch computes it).
+    """
     scale = np.float32(n_in / n_out)
     source = np.maximum((np.arange(keep, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5), 0.0)
     low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
