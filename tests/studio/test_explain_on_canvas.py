@@ -90,9 +90,14 @@ def test_switching_image_clears_the_explanation(qtbot, explained) -> None:
     assert panel.live_label.text() == ""
     assert not panel.on_image_button.isChecked() and not panel.on_image_button.isEnabled()
     assert not win.canvas.heatmap_shown and win.canvas.overlay.isVisible()
-    # the next image explains afresh, with its own name
+    # the next image explains afresh, with its own name; Page Down to the next one clears it again
     _explain(qtbot, win)
-    assert panel.result.image_name == win.session.current
+    assert panel.result.image_name == win.session.current and win.canvas.heatmap_shown
+    second = win.session.current
+    win.canvas.setFocus()
+    qtbot.keyClick(win.canvas, Qt.Key.Key_PageDown)
+    assert win.session.current not in (first, second)
+    assert panel.result is None and panel.table.rowCount() == 0 and not win.canvas.heatmap_shown
 
 
 def test_the_panel_is_readable_at_the_default_dock_width(qtbot, explained) -> None:
@@ -131,3 +136,18 @@ def test_spline_tick_labels_do_not_overlap(qtbot, explained) -> None:
                 assert not a.intersects(b), f"{side} tick labels overlap: {a} and {b}"
     finally:
         painter.end()
+
+
+def test_an_explanation_finishing_after_the_image_changed_is_not_shown(qtbot, window, tiny_model_path) -> None:
+    win, panel = window, window.explain_panel
+    win.models_panel.add_model_file(tiny_model_path)
+    win._docks["explainDock"].raise_()
+    first = win.session.current
+    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "explain"):
+        qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
+        index = win.image_list.model().index(2, 0)
+        qtbot.mouseClick(win.image_list.viewport(), Qt.MouseButton.LeftButton,
+                         pos=win.image_list.visualRect(index).center())
+        assert win.session.current != first
+    qtbot.waitUntil(lambda: panel.explain_button.isEnabled(), timeout=5000)
+    assert panel.result is None and panel.table.rowCount() == 0 and not win.canvas.heatmap_shown

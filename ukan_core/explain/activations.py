@@ -131,7 +131,8 @@ class Activations:
         return normalise_channels(total[None])[0]
 
     def _chunk(self) -> int:
-        return chunk_size((max(self.image_size[0], self.network_size[0]), max(self.image_size[1], self.network_size[1])))
+        height = max(self.image_size[0], self.network_size[0])
+        return chunk_size((height, max(self.image_size[1], self.network_size[1])))
 
     def _layer(self, layer: str) -> np.ndarray:
         try:

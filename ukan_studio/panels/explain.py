@@ -59,6 +59,7 @@ class ExplainPanel(QWidget):
         self.current_map: np.ndarray | None = None
         self.live_piou: float | None = None
         self.ground_truth_file: Path | None = None
+        self._image: str | None = None     # the current image's file name, once the window has said
         self._worker: Any = None
         self._maps: dict[tuple[str, str, int], np.ndarray] = {}
         self._build()
@@ -167,8 +168,9 @@ class ExplainPanel(QWidget):
                                             "instead of its corrected or predicted mask")
 
     @Slot(str)
-    def image_changed(self, _name: str) -> None:
+    def image_changed(self, name: str) -> None:
         """Another image is current: its explanation is not this one, so clear (and stop) what was shown."""
+        self._image = Path(name).name if name else None
         self.clear_ground_truth()
         if self._worker is not None:
             self._worker.cancel()
@@ -204,6 +206,9 @@ class ExplainPanel(QWidget):
     @Slot(object)
     def show_result(self, result: Explanation) -> None:
         """Take a new explanation: fill the layer picker, show its best channel on the image."""
+        if self._image is not None and result.image_name != self._image:
+            self.status.setText(f"The explanation of {result.image_name} was dropped: {self._image} is shown now")
+            return
         self.result = result
         self._maps.clear()
         reference = REFERENCE_TEXT.get(result.reference_kind, result.reference_kind)
