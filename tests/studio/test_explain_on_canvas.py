@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
@@ -151,3 +152,33 @@ def test_an_explanation_finishing_after_the_image_changed_is_not_shown(qtbot, wi
         assert win.session.current != first
     qtbot.waitUntil(lambda: panel.explain_button.isEnabled(), timeout=5000)
     assert panel.result is None and panel.table.rowCount() == 0 and not win.canvas.heatmap_shown
+
+
+def test_the_wheel_over_the_heatmap_zooms_image_and_heatmap_together(qtbot, explained) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    canvas = explained.canvas
+    h, w = explained.explain_panel.result.image_size
+
+    def on_screen(item) -> tuple[float, float]:
+        corner = canvas.mapFromScene(item.mapToScene(QPointF(w, h)))
+        origin = canvas.mapFromScene(item.mapToScene(QPointF(0, 0)))
+        return corner.x() - origin.x(), corner.y() - origin.y()
+
+    before = on_screen(canvas.image_item)
+    assert on_screen(canvas.heatmap) == before
+    centre = canvas.image_to_widget(w / 2, h / 2)
+    for _ in range(3):   # three notches of the wheel, up (zoom in)
+        event = QWheelEvent(QPointF(centre), QPointF(canvas.viewport().mapToGlobal(centre)), QPoint(0, 0),
+                            QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas.viewport(), event)
+    qtbot.wait(50)   # the view box applies a new range at its next paint
+    after = on_screen(canvas.image_item)
+    assert after[0] > before[0] * 1.2 and after[1] > before[1] * 1.2, "the wheel zooms in"
+    assert on_screen(canvas.heatmap) == after and canvas.heatmap_shown
+    # the panel keeps no heatmap view of its own (only the spline plots)
+    views = explained.explain_panel.findChildren(pg.GraphicsView)
+    assert [v.objectName() for v in views] == ["explainSplines"]
