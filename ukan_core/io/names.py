@@ -17,6 +17,12 @@ def display_name(path: str | os.PathLike[str]) -> str:
     return name if _is_plain(name) else _quoted(name)
 
 
+def display_path(path: str | os.PathLike[str]) -> str:
+    """The whole of `path` for a message, quoted the same way as `display_name` when needed."""
+    text = os.fspath(path)
+    return text if _is_plain(text) else _quoted(text)
+
+
 def _is_plain(text: str) -> bool:
     return all(ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
 
