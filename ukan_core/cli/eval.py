@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("data", type=Path, metavar="DATA", help="labelled folder (images + masks)")
     parser.add_argument("--model", required=True, help="a model name, name/version or checkpoint file")
     parser.add_argument("--csv", type=Path, default=None, help="write per-image scores to this CSV file")
-    parser.add_argument("--json", action="store_true", help="print the scores as one JSON line on stdout (the summary goes to stderr)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the scores as one JSON line on stdout (the summary goes to stderr)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.set_defaults(func=run)

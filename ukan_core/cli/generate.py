@@ -13,7 +13,6 @@ Writes `DIR/gen_0000.png`, ... or, for a pairs model, `DIR/images/gen_0000.png` 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
