@@ -49,15 +49,16 @@ def write_tiff_declaring(path: Path, width: int, height: int, *, pages: int = 1,
     return path
 
 
-def write_png_declaring(path: Path, width: int, height: int) -> Path:
-    """A valid grey 8-bit PNG of width x height zeros, compressed row by row (small on disk)."""
+def write_png_declaring(path: Path, width: int, height: int, *, rows: int | None = None) -> Path:
+    """A grey 8-bit PNG of width x height zeros, compressed row by row (small on disk); with `rows`,
+    only that many rows are stored (a truncated file that still declares the whole size)."""
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     compressor = zlib.compressobj(9)
     row = bytes(width + 1)   # filter byte 0 + the row
     idat = bytearray()
-    for _ in range(height):
+    for _ in range(height if rows is None else rows):
         idat += compressor.compress(row)
     idat += compressor.flush()
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)

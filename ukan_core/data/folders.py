@@ -10,7 +10,8 @@ Layouts (detected automatically by `detect_layout`):
 - "busi-flat": the BUSI download as published: `<stem>.png` beside `<stem>_mask.png` (and extra
   lesions in `<stem>_mask_1.png`, ... which are merged), in the folder or its sub-folders
   (`benign/`, `malignant/`, `normal/`).
-Only file names are read here; pixels are read (and sizes checked) by `load_pair`.
+Images are listed by `ukan_core.io.listing` (names and `stat`; the first bytes of a file without an
+extension, for DICOM); pixels are read (and sizes checked) by `load_pair`.
 
 Multi-class choice: a `Pair` holds one binary mask file per class (`masks[k]` is class k+1);
 `load_pair` combines them into one label mask 0..K (a later class wins where two overlap).

@@ -43,7 +43,7 @@ def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
     neither a regular file nor a folder, gets a problem line.
     """
     listing = ImageListing()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
@@ -80,7 +80,7 @@ def image_verdict(path: Path) -> tuple[bool, str | None]:
     return False, None
 
 
-def _add(listing: ImageListing, path: Path, seen: set[Path], *, given: bool) -> None:
+def _add(listing: ImageListing, path: Path, seen: set[tuple[int, int]], *, given: bool) -> None:
     is_image, problem = image_verdict(path)
     if given and not is_image and problem is None:
         kind = not_a_regular_file(path)
@@ -92,7 +92,12 @@ def _add(listing: ImageListing, path: Path, seen: set[Path], *, given: bool) -> 
     if not is_image:
         listing.skipped += 1
         return
-    key = path.resolve()
+    try:
+        info = os.stat(path)
+    except OSError as exc:   # removed since it was looked at
+        listing.problems.append(f"{display_name(path)}: cannot be read ({exc.strerror or exc})")
+        return
+    key = (info.st_dev, info.st_ino)   # the same file through a link or given twice is listed once
     if key not in seen:
         seen.add(key)
         listing.images.append(path)
