@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     targets = _mask_paths(images, out)
     inputs = {p.resolve() for p in images}
     if any(t.resolve() in inputs for t in targets.values()):
-        raise UkanError(f"{display_name(out)}: masks would overwrite input images; choose another --out folder")
+        raise UkanError(f"{display_path(out)}: masks would overwrite input images; choose another --out folder")
 
     from ukan_core.inference import Segmenter
 
