@@ -227,3 +227,16 @@ def test_dicom_without_an_extension_is_listed_and_segmented(tmp_path: Path, tiny
     code = main(["segment", str(folder), "--out", str(tmp_path / "masks"), "--model", str(tiny_model)])
     assert code == 0, capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == ["IM0001.png", "IM0002.png"]
+
+
+@needs_posix
+def test_listing_inputs_names_missing_and_special_ones_and_lists_each_file_once(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    good = hostile_files.write_png(folder / "good.png")
+    (folder / "same.png").symlink_to(good)            # the same file under a second name
+    os.mkfifo(tmp_path / "stream")                    # a FIFO named on the command line, no extension
+    listing = list_images([folder, good, tmp_path / "stream", tmp_path / "gone.png"])
+    assert listing.images == [good]
+    assert listing.problems == ["stream: is a named pipe (FIFO), not an image file", "gone.png: file not found"]
+    assert listing.skipped == 0
