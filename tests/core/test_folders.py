@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.core import image_factory
 from ukan_core.data.folders import detect_layout, kfold_pairs, load_pair, scan_labelled_folder, split_pairs
 from ukan_core.errors import DatasetError
 from ukan_core.io.masks import write_mask
@@ -171,8 +174,6 @@ def test_images_folder_without_masks_names_the_folder(tmp_path: Path) -> None:
 
 
 def test_dicom_images_without_an_extension_are_paired(tmp_path: Path) -> None:
-    from tests.core import image_factory
-
     image_factory.write_dicom(tmp_path / "images", "IM0001")
     _write(tmp_path / "masks" / "IM0001.png", _mask(image_factory.HEIGHT, image_factory.WIDTH))
     (tmp_path / "images" / "NOTES").write_text("not an image\n")
@@ -182,10 +183,8 @@ def test_dicom_images_without_an_extension_are_paired(tmp_path: Path) -> None:
     assert image.shape[:2] == label.shape == (image_factory.HEIGHT, image_factory.WIDTH)
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="FIFOs are POSIX")
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
 def test_a_fifo_named_like_an_image_is_one_line_and_never_opened(tmp_path: Path) -> None:
-    import os
-
     for i in range(2):
         _write(tmp_path / "images" / f"case{i}.png", _image())
         _write(tmp_path / "masks" / f"case{i}.png", _mask())
@@ -198,7 +197,7 @@ def test_a_fifo_named_like_an_image_is_one_line_and_never_opened(tmp_path: Path)
     assert "\n" not in message
 
 
-@pytest.mark.skipif(__import__("sys").platform == "win32", reason="Windows file names cannot hold a newline")
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names cannot hold a newline")
 def test_busi_flat_names_with_a_newline_stay_on_one_line(tmp_path: Path) -> None:
     _write(tmp_path / "benign" / "a\nb.png", _image())
     _write(tmp_path / "benign" / "ok.png", _image())
