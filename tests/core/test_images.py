@@ -227,3 +227,16 @@ def test_an_empty_file_is_one_line_whatever_its_name(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"")
         with pytest.raises(BadImageError, match=rf"^{name.replace('.', '[.]')}: empty file \(0 bytes\)$"):
             read_image(tmp_path / name)
+
+
+def test_a_dicom_whose_preamble_holds_a_tiff_header_reads_as_dicom(tmp_path: Path) -> None:
+    from ukan_core.io.sniff import HEAD_BYTES, sniff_format
+
+    examples = pytest.importorskip("pydicom.examples")
+    source = Path(examples.get_path("ct"))        # its 128-byte preamble starts with "II*\0"
+    assert source.read_bytes()[:4] == b"II*\x00"
+    assert sniff_format(source.read_bytes()[:HEAD_BYTES]) == "DICOM"
+    for name in ("ct_small.dcm", "ct_small.tif", "CT0001"):
+        shutil.copy(source, tmp_path / name)
+        image = read_image(tmp_path / name)
+        assert image.modality == "CT" and image.pixels.shape == (128, 128), name

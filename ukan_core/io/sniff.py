@@ -26,14 +26,14 @@ def sniff_format(head: bytes) -> str | None:
     A DICOM file without the 128-byte preamble and 'DICM' (old ACR-NEMA style) returns None here;
     see `looks_like_headerless_dicom`.
     """
+    if head[128:132] == b"DICM":   # first: a DICOM preamble may itself hold a TIFF header (dual-format files)
+        return DICOM
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):   # classic and BigTIFF
         return TIFF
-    if head[128:132] == b"DICM":
-        return DICOM
     if head.startswith(b"BM") and len(head) >= 18 and struct.unpack_from("<I", head, 14)[0] in _BMP_HEADER_SIZES:
         return BMP
     return None
