@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from ukan_core import __version__
 from ukan_studio.main_window import MainWindow
 from ukan_studio.settings import load_settings
 from ukan_studio.theme import apply_theme
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()   # Retrain's child process in a frozen (PyInstaller) app
     parser = argparse.ArgumentParser(prog="ukan-studio", description="Segment, correct and retrain with U-KAN.")
     parser.add_argument("folder", nargs="?", help="a folder of images to open")
+    parser.add_argument("--version", action="version", version=f"ukan-studio {__version__}",
+                        help="print the version and exit (no window)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     parser.add_argument("--self-test", action="store_true",
                         help="segment a bundled sample offscreen with the bundled model and exit 0 if it works")

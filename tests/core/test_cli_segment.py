@@ -165,3 +165,30 @@ def test_the_real_command_returns_the_exit_code(mixed_folder, tiny_checkpoint: P
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("error: ")]) == len(files["broken"])
     assert len(list(out.glob("*.png"))) == len(files["good"])
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line_exit_two(tiny_checkpoint: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    image_factory.write_png_rgb8(tmp_path / "in")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code = main(["segment", str(tmp_path / "in"), "--out", str(blocker / "masks"), "--model", str(tiny_checkpoint)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.startswith("error: ") and "cannot create the --out folder" in err and "\n" not in err
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="a read-only folder binds only non-root")
+def test_a_read_only_parent_of_out_is_one_line_exit_two(tiny_checkpoint: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    image_factory.write_png_rgb8(tmp_path / "in")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code = main(["segment", str(tmp_path / "in"), "--out", str(locked / "masks"), "--model", str(tiny_checkpoint)])
+    finally:
+        locked.chmod(0o755)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "cannot create the --out folder (Permission denied)" in err and "\n" not in err

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.core import image_factory
 from ukan_core.data.folders import detect_layout, kfold_pairs, load_pair, scan_labelled_folder, split_pairs
 from ukan_core.errors import DatasetError
 from ukan_core.io.masks import write_mask
@@ -168,3 +171,37 @@ def test_images_folder_without_masks_names_the_folder(tmp_path: Path) -> None:
     _write(tmp_path / "lonely" / "images" / "a.png", _image())
     with pytest.raises(DatasetError, match=r"^lonely: no image/mask pairs found; expected images/ \+ masks/0/"):
         scan_labelled_folder(tmp_path / "lonely")
+
+
+def test_dicom_images_without_an_extension_are_paired(tmp_path: Path) -> None:
+    image_factory.write_dicom(tmp_path / "images", "IM0001")
+    _write(tmp_path / "masks" / "IM0001.png", _mask(image_factory.HEIGHT, image_factory.WIDTH))
+    (tmp_path / "images" / "NOTES").write_text("not an image\n")
+    pairs = scan_labelled_folder(tmp_path)
+    assert [p.id for p in pairs] == ["IM0001"]
+    image, label = load_pair(pairs[0])
+    assert image.shape[:2] == label.shape == (image_factory.HEIGHT, image_factory.WIDTH)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_named_like_an_image_is_one_line_and_never_opened(tmp_path: Path) -> None:
+    for i in range(2):
+        _write(tmp_path / "images" / f"case{i}.png", _image())
+        _write(tmp_path / "masks" / f"case{i}.png", _mask())
+    os.mkfifo(tmp_path / "images" / "stuck.png")
+    (tmp_path / "images" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(DatasetError) as info:
+        scan_labelled_folder(tmp_path)
+    message = str(info.value)
+    assert message.startswith("images/gone.png: broken link") and "(2 entries like it in images/)" in message
+    assert "\n" not in message
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names cannot hold a newline")
+def test_busi_flat_names_with_a_newline_stay_on_one_line(tmp_path: Path) -> None:
+    _write(tmp_path / "benign" / "a\nb.png", _image())
+    _write(tmp_path / "benign" / "ok.png", _image())
+    _write(tmp_path / "benign" / "ok_mask.png", _mask())
+    with pytest.raises(DatasetError) as info:
+        scan_labelled_folder(tmp_path)
+    assert str(info.value) == r"'a\nb.png': no mask named 'a\nb_mask.png' beside it"

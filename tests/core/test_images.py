@@ -198,3 +198,45 @@ def test_to_rgb8_constant_and_plain_arrays() -> None:
     assert (to_rgb8(all_nan) == 0).all()
     grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
     assert np.array_equal(to_rgb8(grey), np.repeat(grey[:, :, None], 3, axis=2))
+
+
+def test_names_in_messages_are_escaped_only_when_needed() -> None:
+    from ukan_core.io.names import display_name
+
+    assert display_name("a/b/scan 01.png") == "scan 01.png"
+    assert display_name("ünïcode_画像.png") == "ünïcode_画像.png"
+    assert display_name("bad\nname.png") == r"'bad\nname.png'"
+    assert display_name("tab\tname.png") == r"'tab\tname.png'"
+    assert display_name("scan_\udcff.png") == r"'scan_\udcff.png'"   # a byte that is not UTF-8
+
+
+def test_formats_are_sniffed_from_the_first_bytes(images: dict[str, Path]) -> None:
+    from ukan_core.io.sniff import HEAD_BYTES, looks_like_headerless_dicom, sniff_format
+
+    expected = {"grey8.png": "PNG", "photo.jpg": "JPEG", "image.bmp": "BMP", "grey8.tif": "TIFF",
+                "grey16.tiff": "TIFF", "ct.dcm": "DICOM"}
+    for name, kind in expected.items():
+        assert sniff_format(images[name].read_bytes()[:HEAD_BYTES]) == kind, name
+    assert sniff_format(b"this is not an image\n") is None
+    assert sniff_format(b"BM but not a bitmap header") is None
+    assert not looks_like_headerless_dicom(b"plain text, not a dataset")
+
+
+def test_an_empty_file_is_one_line_whatever_its_name(tmp_path: Path) -> None:
+    for name in ("empty.png", "empty.dcm", "empty.tif"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(BadImageError, match=rf"^{name.replace('.', '[.]')}: empty file \(0 bytes\)$"):
+            read_image(tmp_path / name)
+
+
+def test_a_dicom_whose_preamble_holds_a_tiff_header_reads_as_dicom(tmp_path: Path) -> None:
+    from ukan_core.io.sniff import HEAD_BYTES, sniff_format
+
+    examples = pytest.importorskip("pydicom.examples")
+    source = Path(examples.get_path("ct"))        # its 128-byte preamble starts with "II*\0"
+    assert source.read_bytes()[:4] == b"II*\x00"
+    assert sniff_format(source.read_bytes()[:HEAD_BYTES]) == "DICOM"
+    for name in ("ct_small.dcm", "ct_small.tif", "CT0001"):
+        shutil.copy(source, tmp_path / name)
+        image = read_image(tmp_path / name)
+        assert image.modality == "CT" and image.pixels.shape == (128, 128), name

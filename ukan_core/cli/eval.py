@@ -2,8 +2,9 @@
 
     ukan eval DATA --model M [--csv FILE] [--json] [--threshold 0.5] [--device D]
 
-With --json the last line of stdout is one JSON object: iou (pooled over all pixels, as the
-official), iou_mean (mean over images), f1, f1_mean, n, threshold, model.
+With --json stdout is exactly one line, a JSON object: iou (pooled over all pixels, as the
+official), iou_mean (mean over images), f1, f1_mean, n, threshold, model; the human summary
+then goes to stderr, so `ukan eval ... --json | jq .` works.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 from ukan_core.device import DEVICE_CHOICES
@@ -26,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("data", type=Path, metavar="DATA", help="labelled folder (images + masks)")
     parser.add_argument("--model", required=True, help="a model name, name/version or checkpoint file")
     parser.add_argument("--csv", type=Path, default=None, help="write per-image scores to this CSV file")
-    parser.add_argument("--json", action="store_true", help="end stdout with one JSON line of the scores")
+    parser.add_argument("--json", action="store_true",
+                        help="print the scores as one JSON line on stdout (the summary goes to stderr)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.set_defaults(func=run)
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
             writer.writerow([row.id, row.image, f"{row.iou:.6f}", f"{row.f1:.6f}"])
         atomic_write_text(args.csv, buffer.getvalue())
     print(f"{report.n} images: IoU {report.iou:.4f} (pooled, as the official) {report.iou_mean:.4f} "
-          f"(mean per image); F1 {report.f1:.4f} (pooled) {report.f1_mean:.4f} (mean per image)")
+          f"(mean per image); F1 {report.f1:.4f} (pooled) {report.f1_mean:.4f} (mean per image)",
+          file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(report.to_dict()))
     return 0

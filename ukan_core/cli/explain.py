@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from ukan_core.io.images import read_image, to_rgb8
 
     image_path: Path = args.image
-    if not image_path.is_file():
-        raise UkanError(f"{image_path.name}: file not found")
-    rgb = to_rgb8(read_image(image_path))
+    rgb = to_rgb8(read_image(image_path))   # one line for a missing file, a folder, a FIFO, a bad image
     ground_truth = read_reference(args.mask, rgb.shape[:2], image_path.name) if args.mask else None
     corrected = None if ground_truth is not None else _corrected_mask(image_path, rgb.shape[:2])
 

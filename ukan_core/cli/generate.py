@@ -1,6 +1,10 @@
 """`ukan generate`: sample synthetic images (or image + mask pairs) from a Diffusion U-KAN.
 
-    ukan generate --model M --n 16 --sampler dpmpp2m --steps 20 --seed 0 --out DIR [--pairs] [--device D]
+    ukan generate --out DIR [--model M] [--n 16] [--sampler ddpm|ddim|dpmpp2m] [--steps S] [--eta E]
+                  [--seed K] [--pairs] [--batch-size B] [--device D]
+
+On a terminal it shows what it loads and a progress bar of the denoising steps on stderr;
+in a pipe or a log only the final line (stdout) is written.
 
 Writes `DIR/gen_0000.png`, ... or, for a pairs model, `DIR/images/gen_0000.png` and
 `DIR/masks/0/gen_0000.png` (masks 0/255: the official layout the training engine reads).
@@ -9,7 +13,6 @@ Writes `DIR/gen_0000.png`, ... or, for a pairs model, `DIR/images/gen_0000.png` 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -17,10 +20,10 @@ import cv2
 import numpy as np
 
 from ukan_core.atomic import atomic_path
+from ukan_core.cli.terminal import TerminalProgress, status
 from ukan_core.device import DEVICE_CHOICES
 from ukan_core.errors import UkanError
 from ukan_core.io.checkpoints import DEFAULT_GENERATOR
-from ukan_core.progress import Progress
 
 SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp2m")
 
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UkanError(f"--n must be at least 1, got {args.n}")
     device = pick_device(args.device)
+    status(f"loading {args.model} on {device} ...")
     model, info = load_generator(args.model, device=device)
     pairs = is_pairs_model(model, info)
     if args.pairs and not pairs:
@@ -71,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
     seed = secrets.randbits(31) if args.seed is None else args.seed
 
     start = time.perf_counter()
-    with _progress_bar(total=-(-args.n // args.batch_size) * steps) as on_progress:
+    total = -(-args.n // args.batch_size) * steps
+    with TerminalProgress(total, unit="step", desc=f"generating {args.n} with {args.sampler}") as bar:
         samples = generate(model, sampler, num_images=args.n, num_steps=steps, seed=seed,
-                           batch_size=args.batch_size, on_progress=on_progress)
+                           batch_size=args.batch_size, on_progress=bar.report)
     elapsed = time.perf_counter() - start
 
     out: Path = args.out
@@ -118,25 +123,3 @@ def _write_png(path: Path, pixels: np.ndarray) -> None:
         raise UkanError(f"{path.name}: could not encode the PNG")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.tobytes())
-
-
-class _progress_bar:  # noqa: N801 - used as a context manager like tqdm itself
-    """tqdm on an interactive terminal, silence otherwise (logs and pipes stay clean)."""
-
-    def __init__(self, total: int) -> None:
-        self._bar = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="step", desc="generating", leave=False)
-
-    def __enter__(self):
-        return self._update
-
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-    def _update(self, p: Progress) -> None:
-        if self._bar is not None:
-            self._bar.update(p.done - self._bar.n)

@@ -4,10 +4,12 @@
                  [--threshold T] [--batch-size N]
 
 Masks are `<out>/<image stem>.png` at the image's displayed size: 0/255 for a one-class model,
-label values 0..C for C classes. Files that are not images by name (.txt, Thumbs.db, .DS_Store,
-sub-folders) are skipped and counted; an unreadable image gets one `error: <file>: <reason>`
-line and the rest are still processed. Exit 0 when every image was segmented, 1 when some
-failed, 2 for usage errors (no inputs, no images, missing model).
+label values 0..C for C classes. Images are listed by `ukan_core.io.listing` (image extensions,
+and DICOM files without one); other entries (.txt, Thumbs.db, .DS_Store, sub-folders) are skipped
+and counted. An unreadable image, or an entry named like one that is not a regular file (a FIFO,
+a broken link, a folder named x.png), gets one `error: <file>: <reason>` line and the rest are
+still processed. Exit 0 when every image was segmented, 1 when some failed, 2 for usage errors
+(no inputs, no images, missing model, an --out folder that cannot be made).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ukan_core.cli.terminal import TerminalProgress, status
 from ukan_core.errors import UkanError
+from ukan_core.io.names import display_name, display_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ukan_core.io.images import is_image_file
+    from ukan_core.io.listing import list_images
 
     if not args.inputs:
         raise UkanError("no inputs; give image files or folders to segment")
@@ -48,28 +52,30 @@ def run(args: argparse.Namespace) -> int:
         raise UkanError(f"--batch-size must be at least 1, got {args.batch_size}")
     out: Path = args.out
     if out.exists() and not out.is_dir():
-        raise UkanError(f"{out.name}: --out must be a folder, and this is a file")
+        raise UkanError(f"{display_name(out)}: --out must be a folder, and this is a file")
     model_ref = args.model or _default_model()
 
-    images, skipped, missing = _collect(args.inputs, is_image_file)
-    for path in missing:
-        print(f"error: {path.name}: file not found", file=sys.stderr)
-    if not images and not missing:
+    listing = list_images(args.inputs)
+    images, skipped = listing.images, listing.skipped
+    for line in listing.problems:
+        print(f"error: {line}", file=sys.stderr)
+    if not images and not listing.problems:
         raise UkanError(f"no images found in the inputs ({skipped} skipped, not images)")
     targets = _mask_paths(images, out)
     inputs = {p.resolve() for p in images}
     if any(t.resolve() in inputs for t in targets.values()):
-        raise UkanError(f"{out}: masks would overwrite input images; choose another --out folder")
+        raise UkanError(f"{display_path(out)}: masks would overwrite input images; choose another --out folder")
 
     from ukan_core.inference import Segmenter
 
+    status(f"loading {model_ref} ...")
     segmenter = Segmenter.from_name_or_path(model_ref, device=args.device, batch_size=args.batch_size)
-    out.mkdir(parents=True, exist_ok=True)
-    with _ProgressBar(len(images)) as bar:
+    _make_out_folder(out)
+    with TerminalProgress(len(images), unit="image", desc="segmenting") as bar:
         done, failed = _segment_all(segmenter, images, targets, args.threshold, bar)
-    failed += len(missing)
+    failed += len(listing.problems)
     print(f"segmented {done} {_plural(done, 'image')}, {failed} failed, "
-          f"{skipped} skipped (not images) -> {out}")
+          f"{skipped} skipped (not images) -> {display_path(out)}")
     return 1 if failed else 0
 
 
@@ -82,30 +88,13 @@ def _default_model() -> str:
     return DEFAULT_MODEL
 
 
-def _collect(inputs: list[str], is_image: Callable[[Path], bool]) -> tuple[list[Path], int, list[Path]]:
-    """(image files in order, number of skipped non-image entries, inputs that do not exist)."""
-    images: list[Path] = []
-    skipped = 0
-    missing: list[Path] = []
-    seen: set[Path] = set()
-    for text in inputs:
-        path = Path(text).expanduser()
-        if path.is_dir():
-            entries = sorted(path.iterdir(), key=lambda p: p.name)
-        elif path.exists():
-            entries = [path]
-        else:
-            missing.append(path)
-            continue
-        for entry in entries:
-            if entry.is_file() and is_image(entry):
-                key = entry.resolve()
-                if key not in seen:
-                    seen.add(key)
-                    images.append(entry)
-            else:
-                skipped += 1
-    return images, skipped, missing
+def _make_out_folder(out: Path) -> None:
+    """Create --out (and its parents); a folder that cannot be made is a one-line usage error."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UkanError(f"{display_path(out)}: cannot create the --out folder ({exc.strerror or exc}); "
+                        "choose a folder you can write to") from None
 
 
 def _mask_paths(images: list[Path], out: Path) -> dict[Path, Path]:
@@ -125,7 +114,7 @@ def _mask_paths(images: list[Path], out: Path) -> dict[Path, Path]:
 
 
 def _segment_all(segmenter: Any, images: list[Path], targets: dict[Path, Path], threshold: float,
-                 bar: _ProgressBar) -> tuple[int, int]:
+                 bar: TerminalProgress) -> tuple[int, int]:
     """Read, segment and write in batches; return (segmented, failed)."""
     from ukan_core.io.images import read_image, to_rgb8
 
@@ -186,39 +175,12 @@ def _write(target: Path, labels: Any, num_classes: int) -> None:
 
 
 def _error_line(path: Path, exc: BaseException, prefix: str = "") -> str:
+    name = display_name(path)
     text = " ".join(str(exc).split()) or type(exc).__name__
-    if text.startswith(f"{path.name}: "):
-        text = text[len(path.name) + 2:]
-    return f"error: {path.name}: {prefix + ': ' if prefix else ''}{text}"
+    if text.startswith(f"{name}: "):
+        text = text[len(name) + 2:]
+    return f"error: {name}: {prefix + ': ' if prefix else ''}{text}"
 
 
 def _plural(n: int, word: str) -> str:
     return word if n == 1 else f"{word}s"
-
-
-class _ProgressBar:
-    """tqdm on stderr when it is a terminal; error lines go through it so they do not tear the bar."""
-
-    def __init__(self, total: int) -> None:
-        self._bar = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total, unit="image", desc="segmenting", file=sys.stderr, leave=False)
-
-    def __enter__(self) -> _ProgressBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-    def advance(self, n: int) -> None:
-        if self._bar is not None:
-            self._bar.update(n)
-
-    def error(self, line: str) -> None:
-        if self._bar is not None:
-            self._bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)

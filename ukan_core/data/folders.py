@@ -10,7 +10,8 @@ Layouts (detected automatically by `detect_layout`):
 - "busi-flat": the BUSI download as published: `<stem>.png` beside `<stem>_mask.png` (and extra
   lesions in `<stem>_mask_1.png`, ... which are merged), in the folder or its sub-folders
   (`benign/`, `malignant/`, `normal/`).
-Only file names are read here; pixels are read (and sizes checked) by `load_pair`.
+Images are listed by `ukan_core.io.listing` (names and `stat`; the first bytes of a file without an
+extension, for DICOM); pixels are read (and sizes checked) by `load_pair`.
 
 Multi-class choice: a `Pair` holds one binary mask file per class (`masks[k]` is class k+1);
 `load_pair` combines them into one label mask 0..K (a later class wins where two overlap).
@@ -27,8 +28,10 @@ from typing import Sequence
 import numpy as np
 
 from ukan_core.errors import BadImageError, DatasetError
-from ukan_core.io.images import is_image_file, read_image, to_rgb8
+from ukan_core.io.images import read_image, to_rgb8
+from ukan_core.io.listing import image_verdict, list_folder
 from ukan_core.io.masks import read_mask
+from ukan_core.io.names import display_name
 
 STUDIO_FOLDER = ".ukan-studio"
 MAX_LABEL_VALUE = 20  # a single mask whose values are all <= 20 holds class labels, not grey levels
@@ -149,7 +152,9 @@ def _order(pair: Pair) -> tuple[str, str]:
 # -- layouts -----------------------------------------------------------------------------------
 
 def _scan_images_masks(root: Path, layout: str) -> list[Pair]:
-    images = sorted(p for p in (root / "images").iterdir() if p.is_file() and is_image_file(p))
+    listing = list_folder(root / "images")
+    _refuse_problems(listing.problems, "images/")
+    images = listing.images
     if not images:
         raise DatasetError(f"{root.name}/images: no image files")
     if layout == "official":
@@ -158,7 +163,7 @@ def _scan_images_masks(root: Path, layout: str) -> list[Pair]:
     else:
         class_dirs = [root / "masks"]
     pairs: list[Pair] = []
-    missing: list[str] = []
+    missing: list[Path] = []
     for image in images:
         masks = []
         for class_dir in class_dirs:
@@ -167,15 +172,22 @@ def _scan_images_masks(root: Path, layout: str) -> list[Pair]:
                 break
             masks.append(mask)
         if len(masks) != len(class_dirs):
-            missing.append(image.name)
+            missing.append(image)
             continue
         pairs.append(Pair(image=image, masks=tuple(masks), id=image.stem))
     if missing:
         raise DatasetError(
-            f"{missing[0]}: no mask in {'/'.join(class_dirs[0].relative_to(root).parts)}/"
+            f"{display_name(missing[0])}: no mask in {'/'.join(class_dirs[0].relative_to(root).parts)}/"
             + (f" ({len(missing)} images without a mask)" if len(missing) > 1 else "")
         )
     return pairs
+
+
+def _refuse_problems(problems: list[str], where: str) -> None:
+    """A FIFO, broken link or folder named like an image among the images: one line naming it."""
+    if problems:
+        more = f" ({len(problems)} entries like it in {where})" if len(problems) > 1 else ""
+        raise DatasetError(f"{where}{problems[0]}{more}; remove or replace it")
 
 
 def _find_mask(class_dir: Path, image: Path) -> Path | None:
@@ -214,7 +226,7 @@ def _flat_mask_files(root: Path) -> list[Path]:
     """`*_mask.png` / `*_mask_<n>.png` files in `root` and its direct sub-folders (BUSI as published)."""
     folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     return sorted(p for folder in folders for p in folder.iterdir()
-                  if p.is_file() and is_image_file(p) and _FLAT_MASK.match(p.stem))
+                  if _FLAT_MASK.match(p.stem) and image_verdict(p)[0])
 
 
 def _scan_flat(root: Path) -> list[Pair]:
@@ -222,20 +234,23 @@ def _scan_flat(root: Path) -> list[Pair]:
     for mask in _flat_mask_files(root):
         stem = _FLAT_MASK.match(mask.stem).group("stem")  # type: ignore[union-attr]
         masks_by_image.setdefault(mask.parent / stem, []).append(mask)
-    folders = {stem.parent for stem in masks_by_image}
-    images = sorted(p for folder in folders for p in folder.iterdir()
-                    if p.is_file() and is_image_file(p) and not _FLAT_MASK.match(p.stem))
+    images: list[Path] = []
+    for folder in sorted({stem.parent for stem in masks_by_image}):
+        listing = list_folder(folder)
+        _refuse_problems(listing.problems, f"{display_name(folder)}/" if folder != root else "")
+        images += [p for p in listing.images if not _FLAT_MASK.match(p.stem)]
+    images.sort()
     pairs: list[Pair] = []
-    missing: list[str] = []
+    missing: list[Path] = []
     for image in images:
         masks = sorted(masks_by_image.get(image.parent / image.stem, []), key=lambda m: (len(m.stem), m.stem))
         if not masks:
-            missing.append(image.name)
+            missing.append(image)
             continue
         pairs.append(Pair(image=image, masks=(masks[0],), id=image.stem, extra_masks=tuple(masks[1:])))
     if missing:
         raise DatasetError(
-            f"{missing[0]}: no mask named {Path(missing[0]).stem}_mask.png beside it"
+            f"{display_name(missing[0])}: no mask named {display_name(missing[0].stem + '_mask.png')} beside it"
             + (f" ({len(missing)} images without a mask)" if len(missing) > 1 else "")
         )
     return pairs

@@ -4,28 +4,37 @@ One reader for PNG, JPEG, BMP, TIFF and DICOM. `read_image` keeps the pixels as 
 EXIF orientation and the DICOM rescale), so a 16-bit or float image keeps its values;
 `to_rgb8` turns them into the 8-bit RGB that the app draws and the models see.
 
-Decoders: PIL for PNG/JPEG/BMP (EXIF transpose, CMYK, palettes), OpenCV only for 16-bit colour
-PNGs (PIL would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, first page), pydicom
-for DICOM. Alpha channels are dropped, not composited: the colour under a transparent pixel is
-kept as it is stored. Every failure raises `BadImageError("<file name>: <reason>")`.
+The file is opened only when it is a regular file (`regular_files`), read through Python's
+`open()` and decoded from memory; the decoder is chosen by the content (`sniff`), not the name;
+the declared size is checked against the pixel limits (`image_limits`) before decoding. Alpha
+channels are dropped, not composited. Every failure raises `BadImageError("<file name>: <reason>")`,
+one line, with the name escaped when it holds a newline or undecodable bytes (`names`).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ukan_core.errors import BadImageError
-
-IMAGE_EXTENSIONS: frozenset[str] = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"}
+from ukan_core.io.names import display_name
+from ukan_core.io.pixel_arrays import Decoded, reason
+from ukan_core.io.regular_files import open_regular_file
+from ukan_core.io.sniff import (
+    DICOM,
+    DICOM_EXTENSIONS,
+    HEAD_BYTES,
+    IMAGE_EXTENSIONS,
+    TIFF,
+    looks_like_headerless_dicom,
+    sniff_format,
 )
-_PIL_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
-_TIFF_EXTENSIONS = {".tif", ".tiff"}
-_DICOM_EXTENSIONS = {".dcm", ".dicom"}
+
+__all__ = ["IMAGE_EXTENSIONS", "ImageData", "is_image_file", "read_image", "to_rgb8"]
+_KIND_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM",
+                   ".dicom": "DICOM", ".png": "PNG", ".bmp": "BMP"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,8 +67,9 @@ class ImageData:
 def is_image_file(path: str | Path) -> bool:
     """True when the name looks like a readable image: a known suffix and not a hidden file.
 
-    Decided by name only (no disk access), so folder scans stay fast; hidden files such as
-    macOS `._x.png` resource forks and our own `.x.png.partial` temp files are excluded.
+    Decided by name only (no disk access); hidden files such as macOS `._x.png` resource forks and
+    our own `.x.png.partial` temp files are excluded. To list a folder (which also finds DICOM
+    files without an extension and names special files), use `ukan_core.io.listing.list_images`.
     """
     p = Path(path)
     return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
@@ -68,32 +78,59 @@ def is_image_file(path: str | Path) -> bool:
 def read_image(path: str | Path) -> ImageData:
     """Read one image file; raise BadImageError naming the file and the problem."""
     p = Path(path)
-    suffix = p.suffix.lower()
-    if p.is_dir():
-        raise BadImageError(f"{p.name}: is a folder, not an image file")
-    if not p.exists():
-        raise BadImageError(f"{p.name}: file not found")
-    if suffix not in IMAGE_EXTENSIONS:
-        supported = ", ".join(sorted(IMAGE_EXTENSIONS))
-        raise BadImageError(f"{p.name}: unsupported file type '{p.suffix or '(none)'}' (supported: {supported})")
+    name = display_name(p)
+    with open_regular_file(p) as stream:
+        try:
+            head = stream.read(HEAD_BYTES)
+            if not head:
+                raise BadImageError(f"{name}: empty file (0 bytes)")
+            kind = _content_kind(head, p, name)
+            data = head + stream.read()
+        except OSError as exc:
+            raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise BadImageError(f"{p.name}: cannot be read ({exc.strerror or exc})") from None
-    if size == 0:
-        raise BadImageError(f"{p.name}: empty file (0 bytes)")
-    try:
-        if suffix in _DICOM_EXTENSIONS:
-            return _read_dicom(p)
-        if suffix in _TIFF_EXTENSIONS:
-            return _read_tiff(p)
-        return _read_with_pil(p)
+        decoded = _decode(data, name, kind)
     except BadImageError:
         raise
     except MemoryError:
-        raise BadImageError(f"{p.name}: too large to load into memory") from None
+        raise BadImageError(f"{name}: too large to load into memory") from None
     except Exception as exc:  # decoders raise many types; the user needs one line
-        raise BadImageError(f"{p.name}: {_reason(exc)}") from None
+        raise BadImageError(f"{name}: {reason(exc)}") from None
+    return _image_data(decoded, p, name)
+
+
+def _content_kind(head: bytes, path: Path, name: str) -> str:
+    """The format the content holds; a one-line refusal when it is none we read."""
+    kind = sniff_format(head)
+    if kind is not None:
+        return kind
+    suffix = path.suffix.lower()
+    if suffix in DICOM_EXTENSIONS or looks_like_headerless_dicom(head):
+        return DICOM   # the DICOM reader tries the headerless (ACR-NEMA) form, or says it is not DICOM
+    if suffix in IMAGE_EXTENSIONS:
+        raise BadImageError(f"{name}: not a valid {_KIND_BY_SUFFIX[suffix]} image (content not recognised)")
+    supported = ", ".join(sorted(IMAGE_EXTENSIONS))
+    raise BadImageError(f"{name}: unsupported file type '{path.suffix or '(none)'}' (supported: {supported})")
+
+
+def _decode(data: bytes, name: str, kind: str) -> Decoded:
+    if kind == DICOM:
+        from ukan_core.io.dicom_decoder import decode_dicom
+
+        return decode_dicom(data, name)
+    from ukan_core.io.raster_decoders import decode_tiff, decode_with_pil
+
+    return decode_tiff(data, name) if kind == TIFF else decode_with_pil(data, name, kind)
+
+
+def _image_data(decoded: Decoded, path: Path, name: str) -> ImageData:
+    pixels = np.ascontiguousarray(decoded.pixels)
+    if not pixels.flags.writeable:  # arrays viewing PIL buffers are read-only
+        pixels = pixels.copy()
+    if pixels.size == 0:
+        raise BadImageError(f"{name}: image has no pixels")
+    return ImageData(pixels=pixels, path=path, bit_depth=decoded.bit_depth,
+                     original_size=(int(pixels.shape[0]), int(pixels.shape[1])), **decoded.facts)
 
 
 def to_rgb8(image: ImageData | np.ndarray) -> np.ndarray:
@@ -129,252 +166,32 @@ def to_rgb8(image: ImageData | np.ndarray) -> np.ndarray:
 
 # -- scaling ---------------------------------------------------------------------------------
 def _scale_to_uint8(pixels: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    # In place on one float64 copy: a 100 MP image needs 0.8 GB here, not four times that.
     values = pixels.astype(np.float64)
     nan = np.isnan(values)
     if window is not None:
         center, width = window
         # DICOM PS3.3 C.11.2.1.2.1 linear VOI function.
         if width <= 1:
-            scaled = np.where(values > center - 0.5, 255.0, 0.0)
+            values = np.where(values > center - 0.5, 255.0, 0.0)
         else:
-            scaled = ((values - (center - 0.5)) / (width - 1) + 0.5) * 255.0
+            values -= center - 0.5
+            values /= width - 1
+            values += 0.5
+            values *= 255.0
     else:
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        finite = np.isfinite(values)
+        if not finite.any():
             return np.zeros(pixels.shape, np.uint8)
-        lo, hi = float(finite.min()), float(finite.max())
+        chosen = values if finite.all() else values[finite]   # a copy only when some are NaN or inf
+        lo, hi = float(chosen.min()), float(chosen.max())
+        del chosen, finite
         if hi <= lo:
             return np.zeros(pixels.shape, np.uint8)
         with np.errstate(invalid="ignore", over="ignore"):
-            scaled = (values - lo) * (255.0 / (hi - lo))
-    scaled = np.clip(scaled, 0.0, 255.0)
-    scaled[nan] = 0.0
-    return np.rint(scaled).astype(np.uint8)
-
-
-# -- PNG / JPEG / BMP ------------------------------------------------------------------------
-def _read_with_pil(path: Path) -> ImageData:
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if path.suffix.lower() == ".png" and _png_is_16bit_colour(path):
-        return _read_png16_colour(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # big scans are normal
-            with Image.open(path) as img:
-                img.load()
-                frame_count = int(getattr(img, "n_frames", 1))
-                img = _exif_transposed(img, ImageOps)
-                pixels, bit_depth = _pil_pixels(img, path)
-    except UnidentifiedImageError:
-        raise BadImageError(f"{path.name}: not a valid {_kind(path)} image (content not recognised)") from None
-    except Image.DecompressionBombError:
-        raise BadImageError(f"{path.name}: image is too large (over {2 * Image.MAX_IMAGE_PIXELS} pixels)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadImageError(f"{path.name}: corrupt or truncated {_kind(path)} ({_reason(exc)})") from None
-    return _image_data(pixels, path, bit_depth, frame_count=frame_count)
-
-
-def _exif_transposed(img, image_ops):
-    """Apply the EXIF orientation; a malformed EXIF block must not make the image unreadable."""
-    try:
-        return image_ops.exif_transpose(img)
-    except Exception:
-        return img
-
-
-def _pil_pixels(img, path: Path) -> tuple[np.ndarray, int]:
-    mode = img.mode
-    if mode == "1":
-        return np.asarray(img.convert("L")), 1
-    if mode == "L":
-        return np.asarray(img), 8
-    if mode == "LA":
-        return np.asarray(img.getchannel("L")), 8
-    if mode == "P" or mode == "PA":
-        rgb = img.convert("RGBA").convert("RGB") if "transparency" in img.info else img.convert("RGB")
-        return _grey_if_equal(np.asarray(rgb)), 8
-    if mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
-        return np.asarray(img.convert("RGB")), 8
-    if mode.startswith("I;16"):
-        return np.asarray(img).astype(np.uint16), 16
-    if mode == "I":
-        arr = np.asarray(img)
-        if arr.min() >= 0 and arr.max() <= 65535:
-            return arr.astype(np.uint16), 16
-        return arr.astype(np.float32), 32
-    if mode == "F":
-        return np.asarray(img).astype(np.float32), 32
-    raise BadImageError(f"{path.name}: unsupported pixel format '{mode}'")
-
-
-def _png_is_16bit_colour(path: Path) -> bool:
-    """Peek at the PNG header: bit depth 16 with colour type RGB (2) or RGBA (6)."""
-    with open(path, "rb") as f:
-        head = f.read(26)
-    return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 6)
-
-
-def _read_png16_colour(path: Path) -> ImageData:
-    import cv2
-
-    data = np.fromfile(path, dtype=np.uint8)  # np.fromfile + imdecode handles unicode paths
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if arr is None:
-        raise BadImageError(f"{path.name}: corrupt or truncated PNG")
-    rgb = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_BGR2RGB)
-    return _image_data(rgb.astype(np.uint16), path, 16)
-
-
-# -- TIFF ------------------------------------------------------------------------------------
-def _read_tiff(path: Path) -> ImageData:
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            if not tif.pages:
-                raise BadImageError(f"{path.name}: TIFF has no image pages")
-            page = tif.pages[0]
-            frame_count = len(tif.pages)
-            arr = page.asarray()
-            axes = getattr(page, "axes", "")
-    except BadImageError:
-        raise
-    except tifffile.TiffFileError as exc:
-        raise BadImageError(f"{path.name}: not a valid TIFF ({_reason(exc)})") from None
-    except ValueError as exc:
-        if "imagecodecs" in str(exc):
-            raise BadImageError(f"{path.name}: compressed TIFF needs the 'imagecodecs' package") from None
-        raise BadImageError(f"{path.name}: corrupt or truncated TIFF ({_reason(exc)})") from None
-    if arr.ndim == 3 and axes.startswith("S") and arr.shape[0] in (1, 3, 4):
-        arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples -> interleaved
-    pixels, bit_depth = _normalise_array(arr, path)
-    return _image_data(pixels, path, bit_depth, frame_count=frame_count)
-
-
-def _normalise_array(arr: np.ndarray, path: Path) -> tuple[np.ndarray, int]:
-    """Squeeze to (H, W) or (H, W, 3) and one of uint8/uint16/float32."""
-    arr = np.asarray(arr)
-    while arr.ndim > 3 and arr.shape[0] == 1:
-        arr = arr[0]
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.ndim == 3 and arr.shape[2] in (2, 4):
-        arr = arr[:, :, 0] if arr.shape[2] == 2 else arr[:, :, :3]  # drop alpha
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
-        raise BadImageError(f"{path.name}: unsupported image layout {arr.shape}")
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255, 1
-    if arr.dtype == np.uint8:
-        return arr, 8
-    if arr.dtype == np.uint16:
-        return arr, 16
-    if arr.dtype.kind in "iuf":
-        return arr.astype(np.float32), arr.dtype.itemsize * 8
-    raise BadImageError(f"{path.name}: unsupported pixel type {arr.dtype}")
-
-
-# -- DICOM -----------------------------------------------------------------------------------
-def _read_dicom(path: Path) -> ImageData:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut
-
-    try:
-        ds = pydicom.dcmread(path)
-    except InvalidDicomError:
-        ds = _read_headerless_dicom(path)  # old ACR-NEMA style files lack the 'DICM' preamble
-    except Exception as exc:
-        raise BadImageError(f"{path.name}: corrupt or truncated DICOM ({_reason(exc)})") from None
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise BadImageError(f"{path.name}: DICOM file has no pixel data")
-    frame_count = int(ds.get("NumberOfFrames", 1) or 1)
-    try:
-        arr = ds.pixel_array if frame_count == 1 else pydicom.pixels.pixel_array(ds, index=0)
-    except Exception as exc:
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", str(syntax))
-        raise BadImageError(f"{path.name}: cannot decode DICOM pixels ({name}: {_reason(exc)})") from None
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
-    bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8) or 8)
-    if samples == 1:
-        has_rescale = "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds
-        if has_rescale:
-            arr = apply_modality_lut(arr, ds)
-            slope = float(ds.get("RescaleSlope", 1) or 1)
-            intercept = float(ds.get("RescaleIntercept", 0) or 0)
-            if arr.dtype.kind == "f" or slope != 1 or intercept != 0:
-                arr = np.asarray(arr, np.float32)
-    pixels, _ = _normalise_array(arr, path)
-    photometric = str(ds.get("PhotometricInterpretation", "")).upper()
-    modality = str(ds.Modality) if ds.get("Modality") else None
-    return _image_data(
-        pixels, path, bits_stored, modality=modality, window=_dicom_window(ds) if samples == 1 else None,
-        frame_count=frame_count, inverted=photometric == "MONOCHROME1",
-    )
-
-
-def _read_headerless_dicom(path: Path):
-    import pydicom
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(path, force=True)
-            ok = "PixelData" in ds and "Rows" in ds and "Columns" in ds
-    except Exception:
-        ok = False
-    if not ok:
-        raise BadImageError(f"{path.name}: not a DICOM file (no DICM header)")
-    if not hasattr(ds, "file_meta") or "TransferSyntaxUID" not in ds.file_meta:
-        from pydicom.dataset import FileMetaDataset
-        from pydicom.uid import ImplicitVRLittleEndian
-
-        ds.file_meta = getattr(ds, "file_meta", None) or FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian  # the ACR-NEMA default
-    return ds
-
-
-def _dicom_window(ds) -> tuple[float, float] | None:
-    center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
-    if center is None or width is None:
-        return None
-    try:
-        c = float(center[0] if _is_multi(center) else center)
-        w = float(width[0] if _is_multi(width) else width)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return (c, w) if w > 0 else None
-
-
-def _is_multi(value) -> bool:
-    return not isinstance(value, (str, bytes)) and hasattr(value, "__len__") and hasattr(value, "__getitem__")
-
-
-# -- shared ----------------------------------------------------------------------------------
-def _image_data(pixels: np.ndarray, path: Path, bit_depth: int, **facts) -> ImageData:
-    pixels = np.ascontiguousarray(pixels)
-    if not pixels.flags.writeable:  # arrays viewing PIL buffers are read-only
-        pixels = pixels.copy()
-    if pixels.size == 0:
-        raise BadImageError(f"{path.name}: image has no pixels")
-    return ImageData(pixels=pixels, path=path, bit_depth=bit_depth,
-                     original_size=(int(pixels.shape[0]), int(pixels.shape[1])), **facts)
-
-
-def _grey_if_equal(rgb: np.ndarray) -> np.ndarray:
-    """A palette of greys expands to RGB; keep it single-channel like any other grey image."""
-    if rgb.ndim == 3 and np.array_equal(rgb[:, :, 0], rgb[:, :, 1]) and np.array_equal(rgb[:, :, 0], rgb[:, :, 2]):
-        return np.ascontiguousarray(rgb[:, :, 0])
-    return rgb
-
-
-def _kind(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM"}.get(
-        suffix, suffix.lstrip(".").upper())
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
+            values -= lo
+            values *= 255.0 / (hi - lo)
+    np.clip(values, 0.0, 255.0, out=values)
+    values[nan] = 0.0
+    np.rint(values, out=values)
+    return values.astype(np.uint8)

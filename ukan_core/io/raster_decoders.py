@@ -1,0 +1,122 @@
+"""PNG, JPEG, BMP and TIFF bytes -> pixels, each checked against the pixel limits before decoding.
+
+PIL for PNG/JPEG/BMP (EXIF transpose, CMYK, palettes), OpenCV only for 16-bit colour PNGs (PIL
+would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, first page). Everything decodes
+from memory: no decoder is handed a path, so any file name works.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+
+import numpy as np
+
+from ukan_core.errors import BadImageError
+from ukan_core.io.image_limits import check_declared_size, refuse_pil_bomb
+from ukan_core.io.pixel_arrays import Decoded, grey_if_equal, normalise_array, reason
+
+
+def decode_with_pil(data: bytes, name: str, kind: str) -> Decoded:
+    """PNG, JPEG or BMP content (`kind` names it in errors)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if kind == "PNG" and _png_is_16bit_colour(data):
+        return _decode_png16_colour(data, name)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
+            with Image.open(io.BytesIO(data)) as img:
+                frame_count = int(getattr(img, "n_frames", 1))
+                check_declared_size(name, img.width, img.height, frames=frame_count)
+                img.load()
+                img = _exif_transposed(img, ImageOps)
+                pixels, bit_depth = _pil_pixels(img, name)
+    except BadImageError:
+        raise
+    except UnidentifiedImageError:
+        raise BadImageError(f"{name}: not a valid {kind} image (content not recognised)") from None
+    except Image.DecompressionBombError as exc:
+        raise refuse_pil_bomb(name, exc) from None
+    except (OSError, SyntaxError, ValueError, struct.error) as exc:
+        raise BadImageError(f"{name}: corrupt or truncated {kind} ({reason(exc)})") from None
+    return Decoded(pixels, bit_depth, {"frame_count": frame_count})
+
+
+def _exif_transposed(img, image_ops):
+    """Apply the EXIF orientation; a malformed EXIF block must not make the image unreadable."""
+    try:
+        return image_ops.exif_transpose(img)
+    except Exception:
+        return img
+
+
+def _pil_pixels(img, name: str) -> tuple[np.ndarray, int]:
+    mode = img.mode
+    if mode == "1":
+        return np.asarray(img.convert("L")), 1
+    if mode == "L":
+        return np.asarray(img), 8
+    if mode == "LA":
+        return np.asarray(img.getchannel("L")), 8
+    if mode == "P" or mode == "PA":
+        rgb = img.convert("RGBA").convert("RGB") if "transparency" in img.info else img.convert("RGB")
+        return grey_if_equal(np.asarray(rgb)), 8
+    if mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(img.convert("RGB")), 8
+    if mode.startswith("I;16"):
+        return np.asarray(img).astype(np.uint16), 16
+    if mode == "I":
+        arr = np.asarray(img)
+        if arr.min() >= 0 and arr.max() <= 65535:
+            return arr.astype(np.uint16), 16
+        return arr.astype(np.float32), 32
+    if mode == "F":
+        return np.asarray(img).astype(np.float32), 32
+    raise BadImageError(f"{name}: unsupported pixel format '{mode}'")
+
+
+def _png_is_16bit_colour(data: bytes) -> bool:
+    """The PNG header says bit depth 16 with colour type RGB (2) or RGBA (6)."""
+    return len(data) >= 26 and data[24] == 16 and data[25] in (2, 6)
+
+
+def _decode_png16_colour(data: bytes, name: str) -> Decoded:
+    import cv2
+
+    width, height = struct.unpack_from(">II", data, 16)   # IHDR, read before OpenCV allocates
+    check_declared_size(name, width, height)
+    arr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim != 3:
+        raise BadImageError(f"{name}: corrupt or truncated PNG")
+    rgb = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_BGR2RGB)
+    return Decoded(rgb.astype(np.uint16), 16)
+
+
+def decode_tiff(data: bytes, name: str) -> Decoded:
+    """The first page of a TIFF; its declared shape is checked before it is decoded."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            if not tif.pages:
+                raise BadImageError(f"{name}: TIFF has no image pages")
+            page = tif.pages[0]
+            frame_count = len(tif.pages)
+            check_declared_size(name, page.imagewidth, page.imagelength, frames=frame_count,
+                                depth=getattr(page, "imagedepth", 1))
+            arr = page.asarray()
+            axes = getattr(page, "axes", "")
+    except BadImageError:
+        raise
+    except tifffile.TiffFileError as exc:
+        raise BadImageError(f"{name}: not a valid TIFF ({reason(exc)})") from None
+    except ValueError as exc:
+        if "imagecodecs" in str(exc):
+            raise BadImageError(f"{name}: compressed TIFF needs the 'imagecodecs' package") from None
+        raise BadImageError(f"{name}: corrupt or truncated TIFF ({reason(exc)})") from None
+    if arr.ndim == 3 and axes.startswith("S") and arr.shape[0] in (1, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples -> interleaved
+    pixels, bit_depth = normalise_array(arr, name)
+    return Decoded(pixels, bit_depth, {"frame_count": frame_count})
