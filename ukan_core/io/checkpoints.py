@@ -69,7 +69,12 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any]
     info["storage_dtype"] = "float16" if halved else "float32"
     header = json.dumps(info, default=_json_default)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+        try:
+            save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+        except OSError:
+            raise
+        except Exception as exc:  # safetensors reports a full disk as its own error type
+            raise _os_error_of(exc, tmp) or exc from None
         os.chmod(tmp, 0o666 & ~_umask())  # safetensors creates its file 0600; use the umask, as for masks
     return path
 
@@ -215,6 +220,18 @@ def load_model(path_or_name: str | Path, device: str | torch.device = "cpu") -> 
 
 
 # -- internals -------------------------------------------------------------------------------
+def _os_error_of(exc: Exception, path: Path) -> OSError | None:
+    """The OSError inside a safetensors error ("... I/O error: No space left on device (os error 28)")."""
+    import errno
+    import re
+
+    match = re.search(r"os error (\d+)", str(exc))
+    if match is None:
+        return None
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code) if code in errno.errorcode else str(exc), str(path))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
