@@ -165,12 +165,14 @@ def test_a_full_disk_saves_the_trained_model_elsewhere_and_says_where(
 def test_a_full_disk_everywhere_says_so_in_one_line(data: Path, store: ModelStore, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
-    fill_disk_under(monkeypatch, Path(tmp_path.anchor), tmp_path / "system-temp")  # the store, the temp dir, the user data dir: all full
+    # the store, the temp dir and the user data dir are all full
+    fill_disk_under(monkeypatch, Path(tmp_path.anchor), tmp_path / "system-temp")
     assert main([*finetune_cli(data), "--out", str(tmp_path / "out.safetensors")]) == 2
     err = capsys.readouterr().err.strip()
     assert "Traceback" not in err, err
     err = err.splitlines()[-1]
-    assert err.startswith(f"error: {tmp_path / 'out.safetensors'}: not saved (No space left on device)") and "no other place had room" in err and "free some space" in err, err
+    assert err.startswith(f"error: {tmp_path / 'out.safetensors'}: not saved (No space left on device)"), err
+    assert "no other place had room" in err and "free some space" in err, err
 
 
 # -- helpers -----------------------------------------------------------------------------------
