@@ -153,13 +153,28 @@ def test_a_full_disk_saves_the_trained_model_elsewhere_and_says_where(
     err = err.splitlines()[-1]  # after the progress lines
     assert err.startswith(f"error: {store.root / 'liver'}: not saved (No space left on device); "
                           f"the trained model is safe in "), err
-    rescued = Path(err.split("safe in ", 1)[1].split(" (use it", 1)[0])
+    rescued = Path(err.split("safe in ", 1)[1].split(" (free about", 1)[0])
     assert rescued.parent == system_temp / "ukan-rescued-models"
     model, info = load_model_with_info(rescued)
     assert info["name"] == "liver" and info["training"]["steps"] == 1
     assert "free about" in err and str(store.root / "liver") in err
     assert [v.version for v in store.versions("liver")] == ["v0001"]  # no half version left behind
     assert not list((store.root / "liver").glob("*.partial"))
+
+
+def test_a_full_store_after_a_written_out_file_points_at_the_file(data: Path, store: ModelStore, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture) -> None:
+    from ukan_core.io.checkpoints import read_checkpoint_info
+
+    fill_disk_under(monkeypatch, store.root, tmp_path / "system-temp")
+    out = tmp_path / "tuned.safetensors"
+    assert main([*finetune_cli(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {store.root / 'liver'}: not saved (No space left on device); "
+                          f"the trained model is in {out} (free about "), err
+    assert read_checkpoint_info(out)["parent"] == "liver/v0001"
+    assert not (tmp_path / "system-temp").exists()  # nothing needed rescuing
 
 
 def test_a_full_disk_everywhere_says_so_in_one_line(data: Path, store: ModelStore, tmp_path: Path,

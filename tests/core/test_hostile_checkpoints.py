@@ -264,3 +264,15 @@ def test_a_huge_input_size_is_refused_before_allocating(good_file: Path, tmp_pat
     result = _ukan("segment", str(image), "--out", str(tmp_path / "masks"), "--model", str(huge), "--device", "cpu",
                    memory_limit=3 * 1024**3)
     assert_refused(result, huge.name, "from 32 to 4096")
+
+
+@pytest.mark.parametrize("key, tensor", [("encoder3.conv.0.weight", torch.zeros(())),   # no shape to read
+                                         ("final.weight", torch.zeros(0, 4, 1, 1))])     # zero classes
+def test_official_state_dicts_with_absurd_shapes_are_one_line(tmp_path: Path, key: str, tensor: torch.Tensor) -> None:
+    state = build_model("ukan", TINY).state_dict()
+    state[key] = tensor
+    path = tmp_path / "odd.pth"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError) as exc:
+        load_model(path)
+    assert str(exc.value).startswith("odd.pth: ") and "\n" not in str(exc.value), exc.value

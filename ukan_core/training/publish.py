@@ -94,22 +94,27 @@ def publish(model: nn.Module, metadata: dict[str, Any], *, out: Path | None = No
     from ukan_core.io.checkpoints import save_checkpoint
 
     path = version = None
-    target: Path | None = None
-    try:
-        if out is not None:
-            target = Path(out)
-            if target.suffix != ".safetensors":
-                target = target.with_name(target.name + ".safetensors")
+    failed: tuple[Path, OSError] | None = None
+    if out is not None:
+        target = Path(out)
+        if target.suffix != ".safetensors":
+            target = target.with_name(target.name + ".safetensors")
+        try:
             path = save_checkpoint(model, target, metadata)
-        if name:
-            if store is None:
-                from ukan_core.store import ModelStore
+        except OSError as exc:
+            failed = (target, exc)
+    if name:
+        if store is None:
+            from ukan_core.store import ModelStore
 
-                store = ModelStore()
-            target = Path(store.root) / name
+            store = ModelStore()
+        try:
             version = store.add_version(name, model, metadata, select=select)
-    except OSError as exc:
-        raise _not_saved(model, metadata, target or Path("."), exc, saved=path) from None
+        except OSError as exc:
+            failed = failed or (Path(store.root) / name, exc)
+    if failed is not None:
+        saved = path or (version.path if version is not None else None)
+        raise _not_saved(model, metadata, *failed, saved=saved) from None
     return path, version
 
 
@@ -133,9 +138,9 @@ def _not_saved(model: nn.Module, metadata: dict[str, Any], target: Path, exc: OS
     reason = exc.strerror or str(exc) or type(exc).__name__
     size_mb = sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
     place = target if target.is_dir() or not target.suffix else target.parent
-    if saved is not None:  # the --out file was written; only the store version failed
-        return ModelNotSavedError(f"{target}: the store version was not saved ({reason}); the trained model "
-                                  f"is in {saved}. Free about {size_mb:.1f} MB in {place} and add it again", saved)
+    if saved is not None:  # written to one of the two places asked for
+        return ModelNotSavedError(f"{target}: not saved ({reason}); the trained model is in {saved} "
+                                  f"(free about {size_mb:.1f} MB in {place} to save there too)", saved)
     from ukan_core.store import valid_model_name
 
     stem = valid_model_name(str(metadata.get("name") or "model"))
@@ -151,8 +156,8 @@ def _not_saved(model: nn.Module, metadata: dict[str, Any], target: Path, exc: OS
         except OSError:
             continue
         return ModelNotSavedError(
-            f"{target}: not saved ({reason}); the trained model is safe in {rescued} (use it with --model, or "
-            f"free about {size_mb:.1f} MB in {place} and move it there)", rescued)
+            f"{target}: not saved ({reason}); the trained model is safe in {rescued} (free about "
+            f"{size_mb:.1f} MB in {place}; the file works as it is with --model or --from)", rescued)
     return ModelNotSavedError(f"{target}: not saved ({reason}) and no other place had room for the "
                               f"{size_mb:.1f} MB model (tried {', '.join(tried)}); free some space and train again")
 
