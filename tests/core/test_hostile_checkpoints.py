@@ -163,6 +163,21 @@ def test_a_permission_error_while_reading_the_header_says_so(good_file: Path, mo
         load_model(good_file)
 
 
+def test_a_permission_denied_official_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "official.pth"
+    torch.save(build_model("ukan", TINY).state_dict(), path)
+    real_open = Path.open
+
+    def guarded(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == path.name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded)
+    with pytest.raises(CheckpointError, match=r"^official\.pth: permission denied; make the file readable$"):
+        load_model(path)
+
+
 def test_a_permission_error_while_reading_the_tensors_says_so(good_file: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import safetensors.torch
