@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class UkanError(Exception):
     """Base class of every error ukan_core raises on purpose (bad input, bad file, cancel)."""
@@ -29,3 +31,18 @@ class TrainingDiverged(UkanError):
 
 class Cancelled(UkanError):
     """The caller cancelled a long operation through its CancelToken."""
+
+
+class OutputExistsError(UkanError):
+    """An output file already exists and the caller did not ask to overwrite it."""
+
+
+class ModelNotSavedError(UkanError):
+    """A trained model could not be written where asked (disk full, no permission).
+
+    `rescued` is where the weights were saved instead (None when nowhere had room).
+    """
+
+    def __init__(self, message: str, rescued: Path | None = None) -> None:
+        super().__init__(message)
+        self.rescued = rescued

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from ukan_core.assets import bundled_models_dir
 from ukan_core.atomic import atomic_path, atomic_write_text
-from ukan_core.errors import CheckpointError, StoreError
+from ukan_core.errors import CheckpointError, OutputExistsError, StoreError
+from ukan_core.io.checkpoint_schema import load_json, validate_metadata
 from ukan_core.io.checkpoints import CHECKPOINT_SUFFIX, read_checkpoint_info
 from ukan_core.paths import model_store_dir
 
@@ -202,27 +203,35 @@ class ModelStore:
         elif was_selected and remaining:
             self.select(name, remaining[-1])
 
-    def export(self, name: str, version: str | None, dest_file: str | Path) -> Path:
-        """Copy a version's checkpoint to `dest_file` (a folder gets `<name>-<version>.safetensors`)."""
+    def export(self, name: str, version: str | None, dest_file: str | Path, *, overwrite: bool = False) -> Path:
+        """Copy a version's checkpoint to `dest_file` (a folder gets `<name>-<version>.safetensors`).
+
+        An existing file is replaced only with `overwrite=True` (else OutputExistsError).
+        """
         info = self.version_info(name, version)
         dest = Path(dest_file).expanduser()
         if dest.is_dir():
             dest = dest / f"{info.name}-{info.version}{CHECKPOINT_SUFFIX}"
+        if dest.exists() and not overwrite:
+            raise OutputExistsError(f"{dest}: already exists; not overwritten")
         with atomic_path(dest) as tmp:
             shutil.copyfile(info.path, tmp)
         return dest
 
     def add_version(self, name: str, model: nn.Module, metadata: dict[str, Any] | None = None, *,
                     select: bool = True, half: bool = False) -> VersionInfo:
-        """Save `model` as the next version of `name` (created if new) and, by default, select it.
+        """Save `model` as the next version of `name` (created if new); select it when `select`.
 
+        With `select=False` the version selected before stays selected (it is written down, so
+        the new version does not become "the newest, hence selected"); a brand-new name has only
+        this version, which is then necessarily the one `load_model(name)` gives.
         The metadata's "name"/"version" are set here; put the base model in "parent" as
         "name/version" so that `rollback` finds it.
         """
         from ukan_core.io.checkpoints import save_checkpoint  # the only place the store needs torch
 
-        if not _NAME.match(name or ""):
-            raise StoreError(f"{name!r}: a model name uses letters, digits, '.', '_' and '-' (at most 80)")
+        check_model_name(name)
+        previous = self.selected(name) if self._version_names(name) else None
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
         self.clean_partials(name)
@@ -250,6 +259,8 @@ class ModelStore:
             raise
         if select:
             self.select(name, version)
+        elif previous is not None:
+            self.select(name, previous)
         return self.version_info(name, version)
 
     def clean_partials(self, name: str | None = None, *, max_age_s: float | None = None) -> int:
@@ -285,8 +296,11 @@ class ModelStore:
         folder = self.root / name
         if not _NAME.match(name or "") or not folder.is_dir():
             return []
-        found = [p.name for p in folder.iterdir()
-                 if _VERSION.match(p.name) and (p / MODEL_FILE).is_file()]
+        try:
+            found = [p.name for p in folder.iterdir()
+                     if _VERSION.match(p.name) and (p / MODEL_FILE).is_file()]
+        except OSError:  # an unreadable folder hides only its own model
+            return []
         return sorted(found, key=lambda v: int(v[1:]))
 
     def _highest_number(self, name: str) -> int:
@@ -319,14 +333,28 @@ class ModelStore:
 
     def _read_selected(self, name: str) -> str | None:
         try:
-            data = json.loads((self.root / name / SELECTED_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = load_json((self.root / name / SELECTED_FILE).read_bytes(), SELECTED_FILE, "content")
+        except (OSError, CheckpointError):
             return None
-        return data.get("version") if isinstance(data, dict) else None
+        version = data.get("version") if isinstance(data, dict) else None
+        return version if isinstance(version, str) else None
 
     def _unknown(self, name: str) -> str:
         known = self.names()
         return f"unknown model {name!r} (known: {', '.join(known) if known else 'none'})"
+
+
+def check_model_name(name: str | None) -> str:
+    """`name` when it is a valid model name, else a one-line StoreError (check before any work)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise StoreError(f"{name!r}: a model name starts with a letter or digit and uses letters, digits, "
+                         f"'.', '_' and '-' (at most 80); choose another --name")
+    return name
+
+
+def valid_model_name(text: str) -> str:
+    """A valid model name made from any text (a folder's or a file's name): other characters become '-'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:80] or "ukan-model"
 
 
 def bundled_location(path: str | Path) -> tuple[str, str] | None:
@@ -340,12 +368,16 @@ def bundled_location(path: str | Path) -> tuple[str, str] | None:
 
 
 def _metadata(checkpoint: Path, sidecar: Path | None) -> tuple[dict[str, Any], str | None]:
-    """Metadata from model.json when present and sound, else from the checkpoint header."""
+    """Metadata from model.json when present and sound, else from the checkpoint header.
+
+    model.json is only a copy of the header for listing without opening the checkpoint, so a
+    damaged one (bad JSON, wrong types, absurd nesting) falls back to the header; the version is
+    reported unreadable (the problem returned) only when the header is bad too.
+    """
     if sidecar is not None:
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(sidecar.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                return data, None
+        with contextlib.suppress(OSError, CheckpointError):
+            data = load_json(sidecar.read_bytes(), sidecar.name, "content")
+            return validate_metadata(data, sidecar.name), None
     try:
         return read_checkpoint_info(checkpoint), None
     except CheckpointError as exc:

@@ -29,19 +29,6 @@ JOB_TEXT = {"segment": "Segmenting", "segment_all": "Segmenting all images", "re
             "explain": "Explaining", "generate": "Generating", "train_generator": "Training the generator"}
 
 
-def keep_base_selected(base: str, new_name: str | None) -> None:
-    """After a retrain that did not help, select the base version again in the store."""
-    name, _, version = base.partition("/")
-    if not version or name != new_name:
-        return   # the base is a file or another model: the store's selection does not matter
-    from ukan_core.store import ModelStore
-
-    try:
-        ModelStore().select(name, version)
-    except UkanError:
-        pass   # the base vanished meanwhile; the selector shows what is left
-
-
 class MainWindowJobs:
     """Methods of MainWindow that start jobs and show their outcome."""
 
@@ -239,18 +226,16 @@ class MainWindowJobs:
 
     @Slot(object)
     def _on_retrain_done(self: MainWindow, report: Any) -> None:
-        """Keep the new version when it scores better on held-out corrections, else the base."""
+        """Show the report; the selector follows the core's choice (a new version is selected only if it improved)."""
         self.retrain_panel.show_report(report)
         version = getattr(report, "version", None)
         new_ref = getattr(version, "ref", None)
         base = getattr(self, "_retrain_base", "")
-        improved = bool(getattr(report, "improved", True))
-        if new_ref and improved:
+        if new_ref and getattr(report, "selected", False):
             self.models_panel.refresh(prefer=new_ref)
             verdict = f"New version {new_ref} selected; the previous model is one click away (Roll back)."
             kind = "success"
         else:
-            keep_base_selected(base, getattr(version, "name", None))
             self.models_panel.refresh(prefer=base)
             verdict = (f"The new version {new_ref} did not score better; {Path(base).name} stays selected "
                        f"(pick {new_ref} in the Model panel to use it anyway).") if new_ref else \

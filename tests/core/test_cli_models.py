@@ -64,7 +64,11 @@ def test_select_rollback_and_export(store: ModelStore, tmp_path: Path, capsys: p
     dest = tmp_path / "exported.safetensors"
     assert main(["models", "export", "liver", str(dest)]) == 0
     assert read_checkpoint_info(dest)["version"] == "v0001"
-    assert main(["models", "export", "liver/v0002", str(dest)]) == 0
+    assert main(["models", "export", "liver/v0002", str(dest)]) == 2  # an existing file is not overwritten
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {dest}: already exists; not overwritten (pass --overwrite to replace it)"
+    assert read_checkpoint_info(dest)["version"] == "v0001"
+    assert main(["models", "export", "liver/v0002", str(dest), "--overwrite"]) == 0
     assert read_checkpoint_info(dest)["version"] == "v0002"
 
 
@@ -88,3 +92,21 @@ def test_unknown_models_and_versions_exit_two(store: ModelStore, tmp_path: Path,
     assert main(["models", "export", "nope", str(tmp_path / "x.safetensors")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: unknown model 'nope'") and "demo" in err and "liver" in err
+
+
+def test_list_names_unreadable_versions_on_stderr_and_lists_the_rest(store: ModelStore, model,
+                                                                     capsys: pytest.CaptureFixture) -> None:
+    store.add_version("liver", model, {"metrics": {"iou": 0.8}})
+    v1, v2, v3 = (store.root / "liver" / v for v in ("v0001", "v0002", "v0003"))
+    (v1 / "model.json").write_text('{"metrics": "great", "created": 5}')   # wrong types: header is used
+    (v2 / "model.json").write_text("[" * 100_000 + "]" * 100_000)        # absurd nesting: header is used
+    (v3 / "model.json").write_text('{"metrics": [1, 2]}')
+    (v3 / "model.safetensors").write_bytes(b"\0" * 7)                     # and the checkpoint is broken too
+    assert main(["models", "list"]) == 1
+    captured = capsys.readouterr()
+    listed = [line[2:].split()[0] for line in captured.out.splitlines()]
+    assert listed == ["demo/bundled", "liver/v0001", "liver/v0002"]
+    assert "iou=0.612" in captured.out and "iou=0.700" in captured.out   # metadata from the headers
+    (warning,) = captured.err.strip().splitlines()
+    assert warning == (f"warning: liver/v0003 is unreadable: {v3 / 'model.safetensors'}: "
+                       f"not a UKAN Studio checkpoint (.safetensors)")

@@ -3,8 +3,9 @@
     ukan finetune DATA [--from VERSION_OR_PATH] [--budget-min M] [--out FILE] [--name NAME]
 
 DATA is any labelled layout, or a folder annotated in the Studio (its corrected masks are
-used). The base (default: the bundled default model) is never modified; the new model goes to
-the model store as a new version (and/or to --out). Scores are on held-out corrections.
+used). The base (default: the bundled default model) is never modified. Every run adds the new
+model to the model store as a new version (--out also writes it to a file); it becomes the
+selected version only if it scores better than the base on held-out corrections.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "finetune",
         help="fine-tune a model on corrected masks and compare it with the base",
-        description="Fine-tune a copy of a trained model on corrected masks; the base is never changed.",
+        description="Fine-tune a copy of a trained model on corrected masks; the base is never changed. "
+                    "Every run adds a store version, selected only if it beats the base on held-out corrections.",
     )
     parser.add_argument("data", type=Path, metavar="DATA", help="labelled folder or Studio-annotated folder")
     parser.add_argument("--from", dest="base", default=None,
@@ -47,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from ukan_core.training.finetune import finetune
     from ukan_core.training.recipes import FINETUNE
 
+    from ukan_core.store import check_model_name
+
+    if args.name is not None:
+        check_model_name(args.name)  # before any work
     recipe = recipe_from_args(FINETUNE, args)
     pairs = corrected_pairs(args.data)
     base = args.base or DEFAULT_MODEL
@@ -65,5 +71,10 @@ def run(args: argparse.Namespace) -> int:
     if report.path is not None:
         print(f"saved {report.path}")
     if report.version is not None:
-        print(f"added to the model store: {getattr(report.version, 'ref', report.version)}")
+        ref = getattr(report.version, "ref", report.version)
+        print(f"added to the model store: {ref}")
+        if report.selected:
+            print(f"selected {ref}")
+        else:
+            print(f"not selected: keep using {report.base} (ukan models select {ref} to use the new one anyway)")
     return 0

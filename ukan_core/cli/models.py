@@ -1,21 +1,23 @@
 """`ukan models`: list, export, select, roll back and delete model versions in the model store.
 
     ukan models list
-    ukan models export NAME[/VERSION] FILE
+    ukan models export NAME[/VERSION] FILE [--overwrite]
     ukan models select NAME/VERSION          (or: select NAME VERSION)
     ukan models rollback NAME
     ukan models delete NAME/VERSION [--force]
 
-Bundled models appear as the read-only version "bundled" of their name.
+Bundled models appear as the read-only version "bundled" of their name. `list` names each
+unreadable version on stderr, lists the others and then exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
-from ukan_core.errors import UkanError
+from ukan_core.errors import OutputExistsError, UkanError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = actions.add_parser("export", help="copy a version's .safetensors checkpoint to FILE")
     export.add_argument("model", metavar="NAME[/VERSION]", help="default version: the selected one")
     export.add_argument("file", type=Path, metavar="FILE", help="destination file (or folder)")
+    export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     export.set_defaults(func=run_export)
 
     select = actions.add_parser("select", help="make a version the one used by default")
@@ -62,25 +65,34 @@ def run_list(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no models yet (store: {store.root})")
         return 0
-    rows = []
+    rows, unreadable = [], 0
     for entry in entries:
         for v in entry.versions:
+            if v.problem:  # one bad version must not hide the others: say why on stderr, list the rest
+                print(f"warning: {v.ref} is unreadable: {v.path}: {v.problem.partition(': ')[2] or v.problem}",
+                      file=sys.stderr)
+                unreadable += 1
+                continue
             notes = "read-only" if v.read_only else ""
-            if v.problem:
-                notes = f"unreadable: {v.problem}"
             rows.append(("*" if v.selected else " ", v.ref, _short_time(v.created), _metrics(v.metrics), notes))
+    if not rows:
+        print(f"no readable models (store: {store.root})")
+        return 1
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for marker, *cells in rows:
         padded = [cell.ljust(widths[i + 1]) for i, cell in enumerate(cells[:3])] + cells[3:]
         print(f"{marker} " + "  ".join(padded).rstrip())
-    return 0
+    return 1 if unreadable else 0
 
 
 def run_export(args: argparse.Namespace) -> int:
     name, version = _split(args.model)
     store = _store()
     version = version or store.selected(name)
-    dest = store.export(name, version, args.file)
+    try:
+        dest = store.export(name, version, args.file, overwrite=args.overwrite)
+    except OutputExistsError as exc:
+        raise UkanError(f"{exc} (pass --overwrite to replace it)") from None
     print(f"exported {name}/{version} -> {dest}")
     return 0
 

@@ -118,6 +118,10 @@ def run(args: argparse.Namespace) -> int:
     from ukan_core.training.recipes import recipe_by_name
     from ukan_core.training.trainer import fit
 
+    from ukan_core.store import check_model_name
+
+    if args.name is not None:
+        check_model_name(args.name)  # before any work, not after hours of training
     recipe = recipe_from_args(recipe_by_name(args.recipe), args)
     try:
         preprocessing = Preprocessing(mode=args.preprocessing, fit="resize", input_size=recipe.input_size)
@@ -166,9 +170,9 @@ def run(args: argparse.Namespace) -> int:
 
 def store_name(folder: Path) -> str:
     """A valid model-store name from a folder's name (letters, digits, '.', '_', '-')."""
-    import re
+    from ukan_core.store import valid_model_name
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", folder.resolve().name).strip("-._")[:80] or "ukan-model"
+    return valid_model_name(folder.resolve().name)
 
 
 def summary_line(result: Any, n_train: int, n_val: int) -> str:

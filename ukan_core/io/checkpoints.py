@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import struct
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ukan_core.atomic import atomic_path
 from ukan_core.errors import CheckpointError, StoreError
-from ukan_core.io.official import import_official, load_state_checked
+from ukan_core.io.checkpoint_schema import MAX_HEADER_BYTES, check_tensor_table, load_json, validate_metadata
+from ukan_core.io.official import import_official, load_state_checked, read_failure
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +39,9 @@ FORMAT_VERSION = 1
 METADATA_KEY = "ukan"
 CHECKPOINT_SUFFIX = ".safetensors"
 OFFICIAL_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
-_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+# Any error a damaged or hostile file can raise while it is read or turned into a model.
+_BAD_FILE_ERRORS = (RuntimeError, RecursionError, ValueError, KeyError, TypeError, IndexError,
+                    AttributeError, OverflowError, EOFError, MemoryError)
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any] | None = None, *,
@@ -65,7 +69,13 @@ def save_checkpoint(model: nn.Module, path: str | Path, metadata: dict[str, Any]
     info["storage_dtype"] = "float16" if halved else "float32"
     header = json.dumps(info, default=_json_default)
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+        try:
+            save_file(tensors, str(tmp), metadata={METADATA_KEY: header})
+        except OSError:
+            raise
+        except Exception as exc:  # safetensors reports a full disk as its own error type
+            raise _os_error_of(exc, tmp) or exc from None
+        os.chmod(tmp, 0o666 & ~_umask())  # safetensors creates its file 0600; use the umask, as for masks
     return path
 
 
@@ -103,25 +113,25 @@ def checkpoint_metadata(model: nn.Module, metadata: dict[str, Any] | None = None
 
 
 def read_checkpoint_info(path: str | Path) -> dict[str, Any]:
-    """The metadata of a `.safetensors` checkpoint, read from its header without torch."""
+    """The metadata of a `.safetensors` checkpoint, read from its header without torch.
+
+    The header and the metadata are checked against `ukan_core.io.checkpoint_schema` (sizes,
+    nesting, types and ranges) before anything is built from them.
+    """
     path = Path(path)
     header = _read_header(path)
     raw = (header.get("__metadata__") or {}).get(METADATA_KEY)
     if raw is None:
         raise CheckpointError(f"{path.name}: a .safetensors file without UKAN Studio metadata")
-    try:
-        info = json.loads(raw)
-    except ValueError:
-        raise CheckpointError(f"{path.name}: its UKAN Studio metadata is not valid JSON") from None
-    if not isinstance(info, dict) or "architecture" not in info or "config" not in info:
-        raise CheckpointError(f"{path.name}: its metadata lacks the architecture or config")
-    version = info.get("format_version", 1)
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path.name}: checkpoint format {version!r} is newer than this UKAN Studio reads "
-            f"({FORMAT_VERSION}); update UKAN Studio"
-        )
-    return info
+    info = load_json(raw, path.name, "UKAN Studio metadata")
+    if isinstance(info, dict):
+        version = info.get("format_version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{path.name}: checkpoint format {str(version)[:20]!r} is newer than this UKAN Studio reads "
+                f"({FORMAT_VERSION}); update UKAN Studio"
+            )
+    return validate_metadata(info, path.name)
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
@@ -141,13 +151,18 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     try:
         with torch.device("meta"):
             model = build_model(info["architecture"], info["config"])
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path.name}: cannot build its model ({exc})") from None
+    except _BAD_FILE_ERRORS as exc:
+        raise CheckpointError(f"{path.name}: cannot build its model ({read_failure(exc)})") from None
     try:
         state = load_file(str(path), device="cpu")
+    except PermissionError:
+        raise CheckpointError(f"{path.name}: permission denied; make the file readable") from None
     except Exception as exc:  # safetensors raises its own error types for corrupt files
-        raise CheckpointError(f"{path.name}: damaged checkpoint ({str(exc).splitlines()[0][:120]})") from None
-    load_state_checked(model, state, path.name, assign=True)
+        raise CheckpointError(f"{path.name}: damaged checkpoint ({read_failure(exc)})") from None
+    try:
+        load_state_checked(model, state, path.name, assign=True)
+    except _BAD_FILE_ERRORS as exc:
+        raise CheckpointError(f"{path.name}: its tensors do not fit its model ({read_failure(exc)})") from None
     return model.to(_device(device)).eval(), info
 
 
@@ -192,7 +207,10 @@ def load_model_with_info(path_or_name: str | Path, device: str | torch.device = 
         if location is not None:  # so that a fine-tune names its parent "name/bundled"
             info["name"], info["version"] = location
         return model, info
-    model, info = import_official(path)
+    try:
+        model, info = import_official(path)
+    except _BAD_FILE_ERRORS as exc:  # what the schema and the checks in `official` did not foresee
+        raise CheckpointError(f"{path.name}: not a loadable model file ({read_failure(exc)})") from None
     return model.to(_device(device)).eval(), info
 
 
@@ -202,6 +220,24 @@ def load_model(path_or_name: str | Path, device: str | torch.device = "cpu") -> 
 
 
 # -- internals -------------------------------------------------------------------------------
+def _os_error_of(exc: Exception, path: Path) -> OSError | None:
+    """The OSError inside a safetensors error ("... I/O error: No space left on device (os error 28)")."""
+    import errno
+    import re
+
+    match = re.search(r"os error (\d+)", str(exc))
+    if match is None:
+        return None
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code) if code in errno.errorcode else str(exc), str(path))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _device(device: str | torch.device) -> torch.device:
     from ukan_core.device import pick_device
 
@@ -212,30 +248,46 @@ def _read_header(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path.name}: file not found" if not path.exists() else f"{path.name}: not a file")
     not_ours = f"{path.name}: not a UKAN Studio checkpoint (.safetensors)"
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        prefix = fh.read(8)
-        if len(prefix) < 8:
-            raise CheckpointError(f"{path.name}: empty file, not a model checkpoint" if size == 0 else not_ours)
-        (length,) = struct.unpack("<Q", prefix)
-        if length < 2 or length > min(_MAX_HEADER, size - 8):
-            raise CheckpointError(not_ours)
-        data = fh.read(length)
     try:
-        header = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            prefix = fh.read(8)
+            if len(prefix) < 8:
+                raise CheckpointError(f"{path.name}: empty file, not a model checkpoint" if size == 0 else not_ours)
+            (length,) = struct.unpack("<Q", prefix)
+            if length < 2 or length > size - 8:
+                raise CheckpointError(not_ours)
+            if length > MAX_HEADER_BYTES:
+                raise CheckpointError(f"{path.name}: its header declares {length / 2**20:.0f} MB, more than the "
+                                      f"{MAX_HEADER_BYTES // 2**20} MB a model file may have")
+            data = fh.read(length)
+    except PermissionError:
+        raise CheckpointError(f"{path.name}: permission denied; make the file readable") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not data.lstrip().startswith(b"{"):
+        raise CheckpointError(not_ours)
+    try:
+        header = load_json(data.decode("utf-8"), path.name, "header")
+    except UnicodeDecodeError:
         raise CheckpointError(not_ours) from None
     if not isinstance(header, dict):
         raise CheckpointError(not_ours)
+    check_tensor_table(header, path.name, size - 8 - length)
     return header
 
 
 def _looks_like_safetensors(path: Path) -> bool:
+    """True when the file starts like a safetensors file: a header length, then a JSON object."""
     try:
-        _read_header(path)
-    except CheckpointError:
+        with path.open("rb") as fh:
+            prefix = fh.read(9)
+    except OSError:
         return False
-    return True
+    if len(prefix) < 9 or prefix[8:9] != b"{":
+        return False
+    (length,) = struct.unpack("<Q", prefix[:8])
+    return 2 <= length <= path.stat().st_size - 8
 
 
 def _default_class_names(model: nn.Module) -> list[str]:

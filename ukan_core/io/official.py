@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ukan_core.errors import CheckpointError
+from ukan_core.io.checkpoint_schema import check_zip_sizes, validate_config
 
 if TYPE_CHECKING:
     import torch
@@ -37,12 +38,13 @@ def import_official(
     path = Path(path)
     state = _state_dict_of(_torch_load(path), path)
     architecture, config = infer_official_config(state, path.name)
+    validate_config(architecture, config, path.name)  # bounded widths before anything is allocated
     from ukan_core.models.configs import build_model
 
     try:
         model = build_model(architecture, config)
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{path.name}: shapes do not fit a {architecture} model ({exc})") from None
+    except (ValueError, TypeError, RuntimeError, ZeroDivisionError) as exc:
+        raise CheckpointError(f"{path.name}: shapes do not fit a {architecture} model ({read_failure(exc)})") from None
     load_state_checked(model, state, path.name)
     model.eval()
     return model, official_info(model, path, input_size)
@@ -124,13 +126,18 @@ def _torch_load(path: Path) -> Any:
 
     if not path.is_file():
         raise CheckpointError(f"{path.name}: file not found" if not path.exists() else f"{path.name}: not a file")
-    with path.open("rb") as fh:
-        head = fh.read(4)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except PermissionError:
+        raise CheckpointError(f"{path.name}: permission denied; make the file readable") from None
     if not head:
         raise CheckpointError(f"{path.name}: empty file, not a model checkpoint")
     is_zip = head == b"PK\x03\x04"
     if not is_zip and head[:1] != b"\x80":  # neither torch's zip format nor a (legacy) pickle
         raise CheckpointError(f"{path.name}: not a model checkpoint (neither .safetensors nor a PyTorch file)")
+    if is_zip:
+        check_zip_sizes(path)  # a zip bomb is refused by its declared sizes, before torch unpacks it
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -138,8 +145,13 @@ def _torch_load(path: Path) -> Any:
             raise CheckpointError(f"{path.name}: {_NEEDS_CODE}") from None
         raise CheckpointError(f"{path.name}: not a readable PyTorch checkpoint") from None
     except Exception as exc:  # truncated zips, corrupt pickles, ...: one line, no traceback
-        reason = str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path.name}: not a readable PyTorch checkpoint ({reason})") from None
+        raise CheckpointError(f"{path.name}: not a readable PyTorch checkpoint ({read_failure(exc)})") from None
+
+
+def read_failure(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 120 characters), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:120] if text else type(exc).__name__
 
 
 def _pickle_needs_code(path: Path, is_zip: bool) -> bool:

@@ -2,6 +2,8 @@
 
 `finetune` never touches the base model: it trains copies, measures base and new model on
 corrections held out from training, and adds the result to the model store as a new version.
+Whether that version becomes the selected one is decided here, by `should_select`, for every
+caller alike (`ukan finetune`, the Studio's Retrain).
 """
 
 from __future__ import annotations
@@ -48,11 +50,20 @@ class FinetuneReport:
     version: Any = None
     path: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    selected: bool = False  # the core chose to select the new version (see `should_select`)
 
     @property
     def improved(self) -> bool:
         """True when the new model scores a higher pooled IoU on the held-out corrections."""
         return self.new_metrics.get("iou", 0.0) > self.base_metrics.get("iou", 0.0)
+
+
+def should_select(report: FinetuneReport) -> bool:
+    """The selection rule: a fine-tuned version is selected only if it improved on the held-out corrections.
+
+    One place for the rule, so the CLI and the Studio can never disagree about it.
+    """
+    return report.improved
 
 
 def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
@@ -97,6 +108,7 @@ def finetune(
     seed: int = 0,
     out: Path | None = None,
     save: bool = True,
+    select: bool | None = None,
 ) -> FinetuneReport:
     """Train a copy of `base` on corrected `pairs`; the base itself is never modified.
 
@@ -106,11 +118,16 @@ def finetune(
     (leave-one-out for 2-3 pairs, 3 folds for 4): each fold trains a copy on the other pairs
     and scores base and copy on its held-out pairs; the report gives the means over folds.
     The model kept is then trained on all pairs for the mean best step count of the folds.
-    The new model is added to `store` (default: the user's store) as a version of `name`
-    (default: the base's name) with its parent, data fingerprint, recipe, scores and time,
-    and/or written to `out`. `save=False` writes nothing. Cancelled or failed: nothing written.
-    The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by the runs.
+    Every run adds the new model to `store` (default: the user's store) as a version of `name`
+    (default: the base's name) with its parent, data fingerprint, recipe, scores and time;
+    `out` also writes it to that file. `select` (default: `should_select`, i.e. only if it
+    improved) says whether the new version becomes the selected one; otherwise the version
+    selected before stays selected. `save=False` writes nothing. Cancelled or failed: nothing
+    written. The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by
+    the runs, and the progress ETA counts the runs still to come within it.
     """
+    from ukan_core.store import check_model_name, valid_model_name
+
     from ukan_core.preprocess import Preprocessing
     from ukan_core.training.publish import publish, training_metadata
     from ukan_core.training.trainer import fit
@@ -122,9 +139,12 @@ def finetune(
         raise DatasetError(
             f"fine-tune: need at least {MIN_PAIRS} corrected images (one to learn from, one to check), got {len(pairs)}"
         )
+    if name is not None:
+        check_model_name(name)  # before any work, not after minutes of training
     started = time.monotonic()
     budget_s = budget_s if budget_s is not None else recipe.budget_s
     base_model, info, label = resolve_base(base)
+    target_name = name or valid_model_name(str(info.get("name") or Path(label).stem))
     preprocessing = Preprocessing.from_dict(info.get("preprocessing"))
     recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, 4))
     plan = fold_plan(len(pairs), seed, recipe.val_fraction)
@@ -138,7 +158,8 @@ def finetune(
         model = copy.deepcopy(base_model)
         result = fit(
             model, train_pairs, val_pairs, recipe, preprocessing=preprocessing, device=device,
-            progress=_run_progress(progress, i, runs, f"fold {i + 1}/{len(plan)}" if len(plan) > 1 else "fine-tune"),
+            progress=_run_progress(progress, i, runs, f"fold {i + 1}/{len(plan)}" if len(plan) > 1 else "fine-tune",
+                                   started, budget_s),
             cancel=cancel, budget_s=_share(budget_s, started, runs - i), seed=seed + i,
         )
         steps += result.steps
@@ -150,7 +171,7 @@ def finetune(
         model = copy.deepcopy(base_model)
         result = fit(
             model, pairs, [], final_recipe, preprocessing=preprocessing, device=device,
-            progress=_run_progress(progress, runs - 1, runs, "all pairs"),
+            progress=_run_progress(progress, runs - 1, runs, "all pairs", started, budget_s),
             cancel=cancel, budget_s=_share(budget_s, started, 1), seed=seed + len(plan),
         )
         steps += result.steps
@@ -165,14 +186,16 @@ def finetune(
     parent = _parent(info, label)
     report.metadata = training_metadata(
         model, result, recipe=recipe, preprocessing=preprocessing, pairs=pairs, n_train=report.n_train,
-        n_val=n_val, data=None, seed=seed, name=name or info.get("name") or Path(label).stem, parent=parent,
+        n_val=n_val, data=None, seed=seed, name=target_name, parent=parent,
         base_info=info, extra_training={"kind": "finetune", "folds": len(plan), "total_steps": steps,
                                         "seconds": round(report.seconds, 1)},
         metrics={"held_out": new_metrics, "base_held_out": base_metrics, "folds": len(plan)},
     )
     if save:
-        target_name = report.metadata["name"] if (store is not None or name or out is None) else None
-        report.path, report.version = publish(model, report.metadata, out=out, name=target_name, store=store)
+        choose = should_select(report) if select is None else bool(select)
+        report.path, report.version = publish(model, report.metadata, out=out, name=target_name, store=store,
+                                              select=choose)
+        report.selected = choose
     return report
 
 
@@ -211,12 +234,27 @@ def _share(budget_s: float | None, started: float, runs_left: int) -> float | No
     return max(1.0, (budget_s - (time.monotonic() - started)) / max(1, runs_left))
 
 
-def _run_progress(progress: ProgressCallback, index: int, runs: int, label: str) -> ProgressCallback:
+def _run_progress(progress: ProgressCallback, index: int, runs: int, label: str, started: float,
+                  budget_s: float | None) -> ProgressCallback:
+    """Progress of run `index` of `runs` as progress of the whole fine-tune.
+
+    `eta_s` is for the whole fine-tune: what is left of this run plus as long again for each run
+    still to come, never beyond what is left of the budget (training stops there).
+    """
+    run_started = time.monotonic()
+
     def report(p: Progress) -> None:
         total = max(1, p.total)
         done = index * total + p.done
-        progress(Progress(done=done, total=runs * total, message=f"{label}: {p.message}",
-                          extra={**p.extra, "run": index + 1, "runs": runs}))
+        extra = {**p.extra, "run": index + 1, "runs": runs}
+        eta = p.extra.get("eta_s")
+        if eta is not None:
+            now = time.monotonic()
+            eta = eta + (runs - index - 1) * (now - run_started + eta)
+            if budget_s is not None:
+                eta = min(eta, max(0.0, budget_s - (now - started)))
+            extra["eta_s"] = eta
+        progress(Progress(done=done, total=runs * total, message=f"{label}: {p.message}", extra=extra))
 
     return report
 

@@ -84,26 +84,82 @@ def training_metadata(
 
 
 def publish(model: nn.Module, metadata: dict[str, Any], *, out: Path | None = None, name: str | None = None,
-            store: Any = None) -> tuple[Path | None, Any]:
+            store: Any = None, select: bool = True) -> tuple[Path | None, Any]:
     """Save to `out` and/or add a version of `name` to the store (default: the user's store).
 
-    Returns (file written or None, store version or None).
+    `select` says whether the new store version becomes the selected one. Returns (file written
+    or None, store version or None). When a write fails (disk full, no permission) the trained
+    weights are not lost: they go to `rescue_locations()` and ModelNotSavedError says where.
     """
     from ukan_core.io.checkpoints import save_checkpoint
 
     path = version = None
+    failed: tuple[Path, OSError] | None = None
     if out is not None:
-        path = Path(out)
-        if path.suffix != ".safetensors":
-            path = path.with_name(path.name + ".safetensors")
-        path = save_checkpoint(model, path, metadata)
+        target = Path(out)
+        if target.suffix != ".safetensors":
+            target = target.with_name(target.name + ".safetensors")
+        try:
+            path = save_checkpoint(model, target, metadata)
+        except OSError as exc:
+            failed = (target, exc)
     if name:
         if store is None:
             from ukan_core.store import ModelStore
 
             store = ModelStore()
-        version = store.add_version(name, model, metadata)
+        try:
+            version = store.add_version(name, model, metadata, select=select)
+        except OSError as exc:
+            failed = failed or (Path(store.root) / name, exc)
+    if failed is not None:
+        saved = path or (version.path if version is not None else None)
+        raise _not_saved(model, metadata, *failed, saved=saved) from None
     return path, version
+
+
+def rescue_locations() -> list[Path]:
+    """Where a trained model goes when its own place is full: the system temp dir, then the user data dir."""
+    import tempfile
+
+    from ukan_core.paths import user_data_dir
+
+    return [Path(tempfile.gettempdir()) / "ukan-rescued-models", user_data_dir() / "rescued-models"]
+
+
+def _not_saved(model: nn.Module, metadata: dict[str, Any], target: Path, exc: OSError,
+               saved: Path | None) -> Exception:
+    """The one-line ModelNotSavedError for a failed write, after saving the weights elsewhere if need be."""
+    import shutil
+
+    from ukan_core.errors import ModelNotSavedError
+    from ukan_core.io.checkpoints import save_checkpoint
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    size_mb = sum(t.numel() * t.element_size() for t in model.state_dict().values()) / 2**20
+    place = target if target.is_dir() or not target.suffix else target.parent
+    if saved is not None:  # written to one of the two places asked for
+        return ModelNotSavedError(f"{target}: not saved ({reason}); the trained model is in {saved} "
+                                  f"(free about {size_mb:.1f} MB in {place} to save there too)", saved)
+    from ukan_core.store import valid_model_name
+
+    stem = valid_model_name(str(metadata.get("name") or "model"))
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    tried = []
+    for folder in rescue_locations():
+        tried.append(str(folder))
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if shutil.disk_usage(folder).free < 1.2 * size_mb * 2**20:
+                continue
+            rescued = save_checkpoint(model, folder / f"{stem}-{stamp}.safetensors", metadata)
+        except OSError:
+            continue
+        return ModelNotSavedError(
+            f"{target}: not saved ({reason}); the trained model is safe in {rescued} (free about "
+            f"{size_mb:.1f} MB in {place}; the file works as it is with --model or --from)", rescued)
+    return ModelNotSavedError(f"{target}: not saved ({reason}) and no other place had room for the "
+                              f"{size_mb:.1f} MB model (tried {', '.join(tried)}); free some space and train again")
 
 
 def save_trained(model: nn.Module, result: Any, *, out: Path | None, name: str | None,

@@ -281,7 +281,7 @@ def fit(
                     state.losses.append(loss_value)
                     if state.step % val_every == 0 or state.step == total:
                         state.validate(model, val_loader, dev, stepper.amp, epoch, distributed, recipe)
-                    _report(progress, state, epoch + 1, n_epochs)
+                    _report(progress, state, epoch + 1, n_epochs, budget_s)
                     if cancel.cancelled or stop_flag:
                         raise _cancelled(state.step)
                     state.check_stop(budget_s, recipe, distributed)
@@ -330,9 +330,11 @@ class _Run:
     stopped: str = ""
     restore: dict[str, torch.Tensor] | None = None
 
-    def eta_s(self) -> float:
+    def eta_s(self, budget_s: float | None = None) -> float:
+        """Seconds left at the pace so far; never more than what is left of `budget_s` (it stops there)."""
         elapsed = time.monotonic() - self.started
-        return elapsed / max(1, self.step) * max(0, self.total - self.step)
+        eta = elapsed / max(1, self.step) * max(0, self.total - self.step)
+        return eta if budget_s is None else min(eta, max(0.0, budget_s - elapsed))
 
     def diverged(self, model: nn.Module, initial: dict[str, torch.Tensor], loss: float) -> None:
         self.restore = self.best_state or initial
@@ -387,7 +389,7 @@ def _cancelled(step: int) -> Cancelled:
     return Cancelled(f"training cancelled at step {step}; the model keeps its previous weights")
 
 
-def _report(progress: ProgressCallback, state: _Run, epoch: int, n_epochs: int) -> None:
+def _report(progress: ProgressCallback, state: _Run, epoch: int, n_epochs: int, budget_s: float | None) -> None:
     last = state.history[-1] if state.history else {}
     loss = state.losses[-1]
     progress(Progress(
@@ -395,5 +397,5 @@ def _report(progress: ProgressCallback, state: _Run, epoch: int, n_epochs: int) 
         total=state.total,
         message=f"epoch {epoch}/{n_epochs} step {state.step}/{state.total} loss {loss:.4f}",
         extra={"epoch": epoch, "step": state.step, "loss": loss, "val_iou": last.get("val_iou"),
-               "val_f1": last.get("val_f1"), "eta_s": state.eta_s()},
+               "val_f1": last.get("val_f1"), "eta_s": state.eta_s(budget_s)},
     ))

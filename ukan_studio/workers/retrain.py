@@ -1,8 +1,9 @@
 """Fine-tune the selected model on the corrected images, without freezing the window.
 
 The engine (`ukan_core.training.finetune.finetune`) trains a copy, scores base and copy on
-held-out corrections and adds a store version only when it finishes; a cancel or a failure
-writes nothing, so the previous model stays selected and untouched. It runs in a child process
+held-out corrections and adds a store version only when it finishes; the engine also decides
+whether that version is selected (only if it improved: `should_select`), and the window follows
+`report.selected`. A cancel or a failure writes nothing, so the previous model stays selected. It runs in a child process
 (see training_process.py); this worker's thread only relays its messages.
 """
 

@@ -1,0 +1,79 @@
+"""Retrain follows the core's selection: the window never changes the store's selection itself,
+and its verdict says what the store did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from PySide6.QtGui import QAction
+
+from ukan_core.store import ModelStore
+
+
+@pytest.fixture
+def store_window(window, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The window on the store version tiny-ukan/v0001 (selected); the window may not select anything."""
+    from ukan_core.io.checkpoints import load_model_with_info
+
+    model, info = load_model_with_info(tiny_model_path)
+    ModelStore().add_version("tiny-ukan", model, {"preprocessing": info["preprocessing"], "name": "tiny-ukan"})
+    window.settings.device = "cpu"
+    window.models_panel.refresh(prefer="tiny-ukan/v0001")
+    assert window.models_panel.current_ref() == "tiny-ukan/v0001"
+
+    def no_select(self: ModelStore, name: str, version: str) -> None:
+        raise AssertionError(f"the window changed the store's selection to {name}/{version}")
+
+    monkeypatch.setattr(ModelStore, "select", no_select)
+    return window
+
+
+def _correct_all(window) -> None:
+    truth = window.session.folder.parent / "truth"
+    for name in window.session.names:
+        window.session.store.save_mask(name, cv2.imread(str(truth / name), cv2.IMREAD_UNCHANGED), "corrected")
+
+
+def test_retrain_in_the_window_keeps_to_the_cores_choice(store_window, qtbot) -> None:
+    _correct_all(store_window)
+    store_window.retrain_panel.budget.setValue(0.05)
+    with qtbot.waitSignal(store_window.jobFinished, timeout=180_000, check_params_cb=lambda k: k == "retrain"):
+        store_window.findChild(QAction, "actionRetrain").trigger()
+    store = ModelStore()
+    assert [v.version for v in store.versions("tiny-ukan")] == ["v0001", "v0002"]  # every run adds a version
+    selected = f"tiny-ukan/{store.selected('tiny-ukan')}"
+    assert store_window.models_panel.current_ref() == selected
+    text = store_window.retrain_panel.report.text()
+    if selected == "tiny-ukan/v0002":
+        assert "New version tiny-ukan/v0002 selected" in text, text
+    else:
+        assert selected == "tiny-ukan/v0001"
+        assert "did not score better; v0001 stays selected" in text, text
+
+
+def _report(selected: bool, improved: bool) -> Any:
+    from ukan_core.training.finetune import FinetuneReport
+
+    store = ModelStore()
+    version = store.version_info("tiny-ukan", "v0001")
+    scores = {"iou": 0.5, "iou_mean": 0.5, "f1": 0.5, "f1_mean": 0.5, "n": 1}
+    better = {**scores, "iou": 0.6 if improved else 0.4}
+    return FinetuneReport(base="tiny-ukan/v0001", base_metrics=scores, new_metrics=better, n_train=4, n_val=1,
+                          steps=3, seconds=1.0, version=version, selected=selected)
+
+
+@pytest.mark.parametrize("selected", [True, False])
+def test_the_verdict_says_what_the_core_chose(store_window, selected: bool) -> None:
+    store_window._retrain_base = "tiny-ukan/v0001"
+    store_window._on_retrain_done(_report(selected=selected, improved=selected))
+    text = store_window.retrain_panel.report.text()
+    if selected:
+        assert "New version tiny-ukan/v0001 selected" in text
+        assert store_window.notice.property("kind") == "success"
+    else:
+        assert "did not score better; v0001 stays selected" in text
+        assert store_window.notice.property("kind") == "info"
+    assert "0.500 → " in text
