@@ -5,6 +5,7 @@ ones; VOI LUT, modality LUT, PALETTE COLOR and pixel spacing are applied or repo
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from pydicom.uid import JPEGLosslessSV1, MPEG2MPML
 
 from ukan_core.errors import BadImageError
 from ukan_core.io.images import read_image, to_rgb8
+from ukan_core.io.listing import list_folder
 
 TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -98,6 +100,17 @@ def test_lossless_compressed_mr_equals_the_uncompressed_one(compressed: str) -> 
 def test_jpeg_lossless_sv1_colour_equals_the_rle_original() -> None:
     ds = pydicom.dcmread(TEST_FILES / "SC_rgb_jpeg_gdcm.dcm", stop_before_pixels=True)
     assert ds.file_meta.TransferSyntaxUID == JPEGLosslessSV1
+    assert np.array_equal(read_image(TEST_FILES / "SC_rgb_jpeg_gdcm.dcm").pixels,
+                          read_image(TEST_FILES / "SC_rgb_rle.dcm").pixels)
+
+
+def test_jpeg_lossless_falls_back_to_libjpeg_turbo(monkeypatch: pytest.MonkeyPatch) -> None:
+    import imagecodecs
+
+    def refuse(_data: bytes) -> None:
+        raise RuntimeError("predictor not supported")
+
+    monkeypatch.setattr(imagecodecs, "ljpeg_decode", refuse)
     assert np.array_equal(read_image(TEST_FILES / "SC_rgb_jpeg_gdcm.dcm").pixels,
                           read_image(TEST_FILES / "SC_rgb_rle.dcm").pixels)
 
@@ -208,3 +221,17 @@ def test_pixel_spacing_and_imager_pixel_spacing(tmp_path: Path) -> None:
     assert read_image(_write(ds, tmp_path / "none.dcm")).pixel_spacing is None
     ds.PixelSpacing = [0, 0.5]                        # not a size: unknown, not zero
     assert read_image(_write(ds, tmp_path / "zero.dcm")).pixel_spacing is None
+
+
+def test_a_dicom_cd_folder_lists_its_images_and_skips_the_dicomdir(tmp_path: Path) -> None:
+    series = TEST_FILES / "dicomdirtests" / "77654033" / "CT2"
+    shutil.copy(TEST_FILES / "dicomdirtests" / "DICOMDIR", tmp_path / "DICOMDIR")
+    for image in sorted(series.iterdir()):
+        shutil.copy(image, tmp_path / image.name)
+    listing = list_folder(tmp_path)
+    assert [p.name for p in listing.images] == sorted(p.name for p in series.iterdir())
+    assert listing.problems == [] and listing.skipped == 1
+    for path in listing.images:
+        assert read_image(path).pixels.size > 0
+    with pytest.raises(BadImageError, match=r"^DICOMDIR: a DICOMDIR \(the index of a DICOM folder\), not an image"):
+        read_image(tmp_path / "DICOMDIR")

@@ -71,7 +71,10 @@ def decode_frame(src: bytes, runner: Any) -> bytes:
     elif syntax in (uid.JPEGLSLossless, uid.JPEGLSNearLossless):
         arr = imagecodecs.jpegls_decode(src)
     else:
-        arr = imagecodecs.ljpeg_decode(src)
+        try:
+            arr = imagecodecs.ljpeg_decode(src)
+        except Exception:   # liblj92 reads the common predictors; libjpeg-turbo (3.0+) reads all of them
+            arr = imagecodecs.jpeg8_decode(src)
     arr = np.asarray(arr)
     if arr.ndim == 3 and runner.samples_per_pixel > 1:
         runner.set_option("planar_configuration", 0)   # imagecodecs returns interleaved samples
