@@ -170,7 +170,8 @@ def test_a_voi_lut_is_applied_and_the_window_spans_its_output(tmp_path: Path) ->
     assert np.array_equal(image.pixels, lut[stored - first].astype(np.float32))
     assert image.window == (2048.0, 4096.0)                            # 0..4095 onto the display range
     rgb = to_rgb8(image)[:, :, 0]
-    brightest, darkest = np.unravel_index(stored.argmax(), stored.shape), np.unravel_index(stored.argmin(), stored.shape)
+    brightest = np.unravel_index(stored.argmax(), stored.shape)
+    darkest = np.unravel_index(stored.argmin(), stored.shape)
     assert rgb[brightest] == 0 and rgb[darkest] == 255                 # the LUT inverted it
 
 
