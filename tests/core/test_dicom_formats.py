@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +238,19 @@ def test_a_dicom_cd_folder_lists_its_images_and_skips_the_dicomdir(tmp_path: Pat
         assert read_image(path).pixels.size > 0
     with pytest.raises(BadImageError, match=r"^DICOMDIR: a DICOMDIR \(the index of a DICOM folder\), not an image"):
         read_image(tmp_path / "DICOMDIR")
+
+
+@pytest.mark.parametrize("file, package", [("MR_small_jpeg_ls_lossless.dcm", "imagecodecs"),
+                                           ("SC_rgb_jpeg_gdcm.dcm", "imagecodecs")])
+def test_without_its_codec_the_error_names_the_syntax_and_the_package(file: str, package: str) -> None:
+    script = ("import sys; sys.modules['imagecodecs'] = None\n"   # as on an installation without it
+              "from ukan_core.errors import BadImageError\n"
+              "from ukan_core.io.images import read_image\n"
+              "try:\n"
+              f"    read_image({str(TEST_FILES / file)!r})\n"
+              "except BadImageError as exc:\n"
+              "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    syntax = pydicom.dcmread(TEST_FILES / file, stop_before_pixels=True).file_meta.TransferSyntaxUID
+    assert out.stdout.strip() == (f"{file}: DICOM pixel data in {syntax.name} ({syntax}) needs the "
+                                  f"'{package}' package (pip install {package})"), out.stderr

@@ -87,6 +87,10 @@ def _first_frame(ds, name: str, frame_count: int) -> np.ndarray:
             raise BadImageError(f"{name}: cannot decode DICOM pixels (the file names no transfer syntax)") from None
         described = f"{getattr(syntax, 'name', '') or 'unknown transfer syntax'} ({syntax})"
         if not _has_decoder(syntax):
+            package = _package_for(syntax)
+            if package is not None:   # a syntax we read, on an installation that lacks its codec
+                raise BadImageError(f"{name}: DICOM pixel data in {described} needs the '{package}' package "
+                                    f"(pip install {package})") from None
             raise BadImageError(f"{name}: DICOM pixel data in {described} is not supported; "
                                 "convert it to uncompressed DICOM first") from None
         raise BadImageError(f"{name}: cannot decode DICOM pixels ({described}: {reason(exc)})") from None
@@ -100,6 +104,19 @@ def _has_decoder(syntax) -> bool:
         return bool(get_decoder(syntax).is_available)
     except (NotImplementedError, ValueError, KeyError):
         return False
+
+
+def _package_for(syntax) -> str | None:
+    """The package (a project dependency) that decodes this transfer syntax, if it is one we read."""
+    from pydicom.uid import JPEG2000TransferSyntaxes
+
+    from ukan_core.io.dicom_codecs import DECODER_DEPENDENCIES
+
+    if syntax in DECODER_DEPENDENCIES:
+        return "imagecodecs"
+    if syntax in JPEG2000TransferSyntaxes:
+        return "pylibjpeg-openjpeg"
+    return None
 
 
 def _is_dicomdir(ds) -> bool:
