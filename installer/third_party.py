@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 PRODUCT = "UKAN Studio"
 PROJECT_DIST = "ukan-studio"
 NOTICE_NAME = "THIRD_PARTY_LICENSES.txt"
-LICENSE_PREFIXES = ("license", "licence", "copying", "notice", "authors")
+# `patents`: a patent licence that travels with a bundled codec (imagecodecs' PATENTS-rav1e)
+LICENSE_PREFIXES = ("license", "licence", "copying", "notice", "authors", "patents")
 # files whose name starts like a licence file but that are code (e.g. a module named `license.py`)
 CODE_SUFFIXES = frozenset({".py", ".pyc", ".pyi", ".pyo", ".pyd", ".so", ".dll", ".dylib", ".exe"})
 # Licence texts for components that state a licence but ship no file of it (PySide6's wheels state
@@ -201,7 +202,8 @@ def project_url(dist: importlib.metadata.Distribution) -> str:
 def license_files(dist: importlib.metadata.Distribution) -> list[LicenseFile]:
     """Every licence file `dist` ships, each text once: first its `License-File` entries (PEP 639),
     then the files in its dist-info's `licenses/` folder and those named LICENSE*, LICENCE*, COPYING*,
-    NOTICE* or AUTHORS* anywhere in it (sorted by path)."""
+    NOTICE*, AUTHORS* or PATENTS* anywhere in it (sorted by path), e.g. imagecodecs' `licenses/` folder
+    with one file per library it bundles."""
     files = list(dist.files or ())
     by_path = {PurePosixPath(str(file)): file for file in files}
     found: list[LicenseFile] = []

@@ -240,3 +240,16 @@ def test_a_dicom_whose_preamble_holds_a_tiff_header_reads_as_dicom(tmp_path: Pat
         shutil.copy(source, tmp_path / name)
         image = read_image(tmp_path / name)
         assert image.modality == "CT" and image.pixels.shape == (128, 128), name
+
+
+def test_pixel_spacing_is_unknown_where_the_file_states_none(images: dict[str, Path], tmp_path: Path) -> None:
+    for name in ("grey8.png", "photo.jpg", "image.bmp", "grey8.tif", "ct.dcm"):
+        assert read_image(images[name]).pixel_spacing is None, name   # the factory writes no pixel size
+    import pydicom
+
+    ds = pydicom.dcmread(images["ct.dcm"])
+    ds.PixelSpacing = [0.7, 0.7]
+    ds.save_as(tmp_path / "spaced.dcm")
+    image = read_image(tmp_path / "spaced.dcm")
+    assert image.pixel_spacing == (0.7, 0.7)
+    assert ImageData(image.pixels, image.path, 12, image.original_size).pixel_spacing is None   # the default

@@ -209,3 +209,23 @@ def test_build_writes_the_notice_into_the_bundle_and_the_tarball(notices: dict, 
     tarball = build.archive_path(dist, load_installer_script("bundle_contents").project_version(ROOT))
     with tarfile.open(tarball) as archive:
         assert f"{build.BUNDLE_NAME}/THIRD_PARTY_LICENSES.txt" in archive.getnames()
+
+
+def test_the_image_codec_packages_bring_their_licences_and_none_is_gpl(third_party: ModuleType) -> None:
+    names = ("imagecodecs", "pylibjpeg", "pylibjpeg-openjpeg", "pydicom", "tifffile")
+    missing = [name for name in names if not _installed(name)]
+    if missing:
+        pytest.skip(f"not installed here: {', '.join(missing)}")
+    notices = {notice.name.lower(): notice for notice in third_party.collect_notices(names)}
+    assert sorted(notices) == sorted(names)
+    for notice in notices.values():
+        assert notice.files, f"{notice.name} ships no licence file"
+        assert "GPL" not in notice.license.upper(), f"{notice.name} states {notice.license}"
+    codecs = {Path(file.path).name: file.text for file in notices["imagecodecs"].files}
+    # the libraries behind DICOM JPEG Lossless, JPEG-LS and JPEG, and TIFF LZW/deflate, each with its text
+    for library in ("LICENSE-liblj92", "LICENSE-charls", "LICENSE-libjpeg-turbo", "LICENSE-zlib"):
+        assert library in codecs and codecs[library].strip()
+    assert "PATENTS-rav1e" in codecs
+    openjpeg = "\n".join(file.text for file in notices["pylibjpeg-openjpeg"].files)
+    assert "openjpeg" in openjpeg and "BSD" in openjpeg        # the bundled OpenJPEG's own terms
+    assert not _installed("pylibjpeg-libjpeg"), "pylibjpeg-libjpeg is GPL-3.0: it must not be installed"

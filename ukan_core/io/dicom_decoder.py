@@ -1,5 +1,5 @@
-"""DICOM bytes -> pixels of the first frame, after the modality rescale; Rows x Columns x frames is
-checked against the pixel limits before `pixel_array` decodes anything.
+"""DICOM bytes -> pixels of the first frame, after the modality LUT/rescale, VOI LUT and palette;
+Rows x Columns x frames is checked against the pixel limits before `pixel_array` decodes anything.
 
 pydicom logs its own tracebacks for some broken files (its default handler prints them to
 stderr); while we read, its log records are kept out of the terminal and passed to our logger at
@@ -24,12 +24,22 @@ from ukan_core.io.pixel_arrays import Decoded, normalise_array, reason
 log = logging.getLogger(__name__)
 
 
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"   # Media Storage Directory Storage
+
+
 def decode_dicom(data: bytes, name: str) -> Decoded:
-    """A DICOM file with or without its 'DICM' preamble (old ACR-NEMA files have none)."""
+    """A DICOM file with or without its 'DICM' preamble (old ACR-NEMA files have none).
+
+    The first frame is decoded (compressed transfer syntaxes through pydicom's pixel plugins and
+    ours, `dicom_codecs`), then the modality LUT or rescale, the VOI LUT and PALETTE COLOR are
+    applied with pydicom's own functions; a linear window is passed on as a fact for `to_rgb8`.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
-    from pydicom.pixels import apply_modality_lut
 
+    from ukan_core.io import dicom_codecs
+
+    dicom_codecs.register()
     with quiet_pydicom():
         try:
             ds = pydicom.dcmread(io.BytesIO(data))
@@ -37,6 +47,9 @@ def decode_dicom(data: bytes, name: str) -> Decoded:
             ds = _read_headerless(data, name)
         except Exception as exc:
             raise BadImageError(f"{name}: corrupt or truncated DICOM ({reason(exc)})") from None
+        if _is_dicomdir(ds):
+            raise BadImageError(f"{name}: a DICOMDIR (the index of a DICOM folder), not an image; "
+                                "skipped: open the image files it lists")
         if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
             raise BadImageError(f"{name}: DICOM file has no pixel data")
         try:
@@ -45,28 +58,160 @@ def decode_dicom(data: bytes, name: str) -> Decoded:
         except (TypeError, ValueError) as exc:
             raise BadImageError(f"{name}: corrupt DICOM header ({reason(exc)})") from None
         check_declared_size(name, columns, rows, frames=frame_count)
-        try:
-            arr = ds.pixel_array if frame_count == 1 else pydicom.pixels.pixel_array(ds, index=0)
-        except Exception as exc:
-            syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-            syntax_name = getattr(syntax, "name", str(syntax))
-            raise BadImageError(f"{name}: cannot decode DICOM pixels ({syntax_name}: {reason(exc)})") from None
+        arr = _first_frame(ds, name, frame_count)
         samples = int(ds.get("SamplesPerPixel", 1) or 1)
         bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8) or 8)
-        if samples == 1:
-            has_rescale = "RescaleSlope" in ds or "RescaleIntercept" in ds or "ModalityLUTSequence" in ds
-            if has_rescale:
-                arr = apply_modality_lut(arr, ds)
-                slope = float(ds.get("RescaleSlope", 1) or 1)
-                intercept = float(ds.get("RescaleIntercept", 0) or 0)
-                if arr.dtype.kind == "f" or slope != 1 or intercept != 0:
-                    arr = np.asarray(arr, np.float32)
-        pixels, _ = normalise_array(arr, name)
         photometric = str(ds.get("PhotometricInterpretation", "")).upper()
+        window = None
+        if photometric == "PALETTE COLOR" and samples == 1:
+            arr = _palette_to_rgb(arr, ds, name)
+        elif samples == 1:
+            arr = _modality_values(arr, ds)
+            arr, window = _voi(arr, ds)
+        pixels, _ = normalise_array(arr, name)
         modality = str(ds.Modality) if ds.get("Modality") else None
-        window = _window(ds) if samples == 1 else None
+        spacing = pixel_spacing_of(ds)
     return Decoded(pixels, bits_stored, {"modality": modality, "window": window, "frame_count": frame_count,
-                                         "inverted": photometric == "MONOCHROME1"})
+                                         "inverted": photometric == "MONOCHROME1", "pixel_spacing": spacing})
+
+
+def _first_frame(ds, name: str, frame_count: int) -> np.ndarray:
+    """The first frame's stored values; a one-line error naming the transfer syntax when it cannot be."""
+    import pydicom
+
+    try:
+        return ds.pixel_array if frame_count == 1 else pydicom.pixels.pixel_array(ds, index=0)
+    except Exception as exc:
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        if syntax is None:
+            raise BadImageError(f"{name}: cannot decode DICOM pixels (the file names no transfer syntax)") from None
+        described = f"{getattr(syntax, 'name', '') or 'unknown transfer syntax'} ({syntax})"
+        if not _has_decoder(syntax):
+            package = _package_for(syntax)
+            if package is not None:   # a syntax we read, on an installation that lacks its codec
+                raise BadImageError(f"{name}: DICOM pixel data in {described} needs the '{package}' package "
+                                    f"(pip install {package})") from None
+            raise BadImageError(f"{name}: DICOM pixel data in {described} is not supported; "
+                                "convert it to uncompressed DICOM first") from None
+        raise BadImageError(f"{name}: cannot decode DICOM pixels ({described}: {reason(exc)})") from None
+
+
+def _has_decoder(syntax) -> bool:
+    """True when pydicom has a decoder with its dependencies installed for this transfer syntax."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    try:
+        return bool(get_decoder(syntax).is_available)
+    except (NotImplementedError, ValueError, KeyError):
+        return False
+
+
+def _package_for(syntax) -> str | None:
+    """The package (a project dependency) that decodes this transfer syntax, if it is one we read."""
+    from pydicom.uid import JPEG2000TransferSyntaxes
+
+    from ukan_core.io.dicom_codecs import DECODER_DEPENDENCIES
+
+    if syntax in DECODER_DEPENDENCIES:
+        return "imagecodecs"
+    if syntax in JPEG2000TransferSyntaxes:
+        return "pylibjpeg-openjpeg"
+    return None
+
+
+def _is_dicomdir(ds) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    return media_class == DICOMDIR_CLASS or "DirectoryRecordSequence" in ds
+
+
+def _modality_values(arr: np.ndarray, ds) -> np.ndarray:
+    """Stored values -> modality values (e.g. Hounsfield units) via the modality LUT or rescale."""
+    from pydicom.pixels import apply_modality_lut
+
+    if "RescaleSlope" not in ds and "RescaleIntercept" not in ds and "ModalityLUTSequence" not in ds:
+        return arr
+    out = apply_modality_lut(arr, ds)
+    if "ModalityLUTSequence" in ds:
+        return out   # LUT outputs are unsigned integers of the LUT's depth
+    slope = float(ds.get("RescaleSlope", 1) or 1)
+    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    if out.dtype.kind == "f" or slope != 1 or intercept != 0:
+        out = np.asarray(out, np.float32)
+    return out
+
+
+def _voi(arr: np.ndarray, ds) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """(values, window for `to_rgb8`). A VOI LUT or a non-linear window function is applied here
+    by pydicom and the window then spans its output range; a plain linear window is returned as is."""
+    from pydicom.pixels import apply_voi, apply_windowing
+
+    if "VOILUTSequence" in ds:
+        try:
+            out = apply_voi(arr, ds)
+            bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        except Exception as exc:
+            log.debug("VOI LUT not applied: %s", reason(exc))
+        else:
+            return np.asarray(out, np.float32), _window_spanning(0.0, float(2 ** bits - 1))
+    window = _window(ds)
+    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
+    if window is None or function == "LINEAR":
+        return arr, window
+    try:   # SIGMOID, LINEAR_EXACT: pydicom's own formulas; their output range is found the same way
+        out = apply_windowing(np.asarray(arr, np.float64), ds)
+        with np.errstate(over="ignore", invalid="ignore"):
+            lo, hi = apply_windowing(np.array([-1e300, 1e300]), ds)
+    except Exception as exc:
+        log.debug("VOI function %s not applied: %s", function, reason(exc))
+        return arr, window
+    return np.asarray(out, np.float32), _window_spanning(float(lo), float(hi))
+
+
+def _window_spanning(lo: float, hi: float) -> tuple[float, float]:
+    """The linear (center, width) that maps lo..hi onto the whole display range (PS3.3 C.11.2.1.2.1)."""
+    return (lo + hi) / 2 + 0.5, hi - lo + 1
+
+
+def _palette_to_rgb(arr: np.ndarray, ds, name: str) -> np.ndarray:
+    """PALETTE COLOR indices -> RGB through the file's palette, as 8 bits per channel."""
+    from pydicom.pixels import apply_color_lut
+
+    try:
+        rgb = apply_color_lut(arr, ds)
+    except Exception as exc:
+        raise BadImageError(f"{name}: PALETTE COLOR DICOM with an unreadable palette ({reason(exc)})") from None
+    if rgb.dtype != np.uint8:   # 16-bit palette entries (the usual case) -> 8 bits, rounding
+        rgb = np.rint(np.asarray(rgb, np.float64) / 257.0).astype(np.uint8)
+    return rgb
+
+
+def pixel_spacing_of(ds) -> tuple[float, float] | None:
+    """Millimetres per pixel (row, column): PixelSpacing (also the shared functional groups of an
+    enhanced multi-frame file), else ImagerPixelSpacing; None when absent or not two positive numbers."""
+    candidates = [ds.get("PixelSpacing")]
+    try:
+        candidates.append(ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing)
+    except (AttributeError, IndexError, KeyError, TypeError):
+        pass
+    candidates.append(ds.get("ImagerPixelSpacing"))
+    for value in candidates:
+        spacing = _two_positive(value)
+        if spacing is not None:
+            return spacing
+    return None
+
+
+def _two_positive(value) -> tuple[float, float] | None:
+    if value is None or not _is_multi(value) or len(value) < 2:
+        return None
+    try:
+        row, column = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        return None
+    if not (np.isfinite(row) and np.isfinite(column) and row > 0 and column > 0):
+        return None
+    return row, column
 
 
 def _read_headerless(data: bytes, name: str):

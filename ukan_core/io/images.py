@@ -47,6 +47,8 @@ class ImageData:
     `window` is the DICOM (center, width) in rescaled units, when the file has one.
     `frame_count` is the number of frames/pages in the file; only the first is read.
     `inverted` is True for DICOM MONOCHROME1 (high values are dark); `to_rgb8` flips it.
+    `pixel_spacing` is the size of one pixel in mm as (row, column), i.e. (height, width), from DICOM
+    PixelSpacing (else ImagerPixelSpacing) or the TIFF resolution in cm or inch; None when unknown.
     """
 
     pixels: np.ndarray
@@ -57,6 +59,7 @@ class ImageData:
     window: tuple[float, float] | None = None
     frame_count: int = 1
     inverted: bool = False
+    pixel_spacing: tuple[float, float] | None = None
 
     @property
     def is_grey(self) -> bool:

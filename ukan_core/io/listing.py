@@ -5,8 +5,9 @@ either has an image extension (`sniff.IMAGE_EXTENSIONS`) or has no extension and
 (scanners often write `IM0001`). An entry named like an image that cannot be opened (a broken
 link, a link loop, a folder named `x.png`, a FIFO, a link to a device) gets a problem line saying
 what it is; it is never opened, so listing cannot block. Everything else (other extensions,
-hidden files, sub-folders) is counted as skipped. Only names, `stat` and, for files without an
-extension, the first 132 bytes are read; pixels are decoded later by `read_image`.
+hidden files, sub-folders, a DICOMDIR: the index file of a DICOM folder, which holds no image) is
+counted as skipped. Only names, `stat` and, for files without an extension, the first 132 bytes
+are read; pixels are decoded later by `read_image`.
 
     listing = list_images(["scans/", "extra.png"])
     listing.images      # [Path, ...] in name order (per folder), each file once
@@ -75,6 +76,8 @@ def image_verdict(path: Path) -> tuple[bool, str | None]:
     if suffix in IMAGE_EXTENSIONS:
         problem = not_a_regular_file(path)
         return (True, None) if problem is None else (False, f"{display_name(path)}: {problem}")
+    if name.upper() == "DICOMDIR":   # PS3.10 fixes the index file's name; reading it gives its own line
+        return False, None
     if suffix == "" and not_a_regular_file(path) is None:
         return _holds_dicom(path), None
     return False, None

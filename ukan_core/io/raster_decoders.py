@@ -1,8 +1,9 @@
 """PNG, JPEG, BMP and TIFF bytes -> pixels, each checked against the pixel limits before decoding.
 
 PIL for PNG/JPEG/BMP (EXIF transpose, CMYK, palettes), OpenCV only for 16-bit colour PNGs (PIL
-would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, first page). Everything decodes
-from memory: no decoder is handed a path, so any file name works.
+would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, first page; LZW, deflate, JPEG,
+JPEG 2000, zstd ... through its codec package `imagecodecs`; the resolution as the pixel size in
+mm). Everything decodes from memory: no decoder is handed a path, so any file name works.
 """
 
 from __future__ import annotations
@@ -108,15 +109,49 @@ def decode_tiff(data: bytes, name: str) -> Decoded:
                                 depth=getattr(page, "imagedepth", 1))
             arr = page.asarray()
             axes = getattr(page, "axes", "")
+            spacing = tiff_pixel_spacing(page)
     except BadImageError:
         raise
     except tifffile.TiffFileError as exc:
         raise BadImageError(f"{name}: not a valid TIFF ({reason(exc)})") from None
     except ValueError as exc:
         if "imagecodecs" in str(exc):
-            raise BadImageError(f"{name}: compressed TIFF needs the 'imagecodecs' package") from None
+            compression = getattr(getattr(page, "compression", None), "name", "this compression")
+            raise BadImageError(f"{name}: TIFF compressed with {compression} needs the 'imagecodecs' package "
+                                "with that codec (pip install imagecodecs)") from None
         raise BadImageError(f"{name}: corrupt or truncated TIFF ({reason(exc)})") from None
     if arr.ndim == 3 and axes.startswith("S") and arr.shape[0] in (1, 3, 4):
         arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples -> interleaved
     pixels, bit_depth = normalise_array(arr, name)
-    return Decoded(pixels, bit_depth, {"frame_count": frame_count})
+    return Decoded(pixels, bit_depth, {"frame_count": frame_count, "pixel_spacing": spacing})
+
+
+_MM_PER_UNIT = {2: 25.4, 3: 10.0}   # TIFF ResolutionUnit: 2 = inch, 3 = centimetre (1 = no unit)
+
+
+def tiff_pixel_spacing(page) -> tuple[float, float] | None:
+    """Millimetres per pixel (row, column) from YResolution/XResolution (pixels per unit) when the
+    file states its ResolutionUnit as inch or cm; None otherwise (no unit stated, or "none")."""
+    tags = page.tags
+    unit_tag = tags.get("ResolutionUnit")
+    try:
+        unit = int(unit_tag.value) if unit_tag is not None else None
+    except (TypeError, ValueError):
+        return None
+    if unit not in _MM_PER_UNIT or "XResolution" not in tags or "YResolution" not in tags:
+        return None
+    try:
+        x = _rational(tags["XResolution"].value)
+        y = _rational(tags["YResolution"].value)
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None
+    if not (np.isfinite(x) and np.isfinite(y) and x > 0 and y > 0):
+        return None
+    mm = _MM_PER_UNIT[unit]
+    return mm / y, mm / x
+
+
+def _rational(value) -> float:
+    if isinstance(value, tuple):
+        return float(value[0]) / float(value[1])
+    return float(value)
