@@ -94,7 +94,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     def _hint_shortcuts(self) -> dict[str, str]:
         keys = {"segment": "actionSegment", "segment_all": "actionSegmentAll", "retrain": "actionRetrain",
                 "brush": "actionToolBrush", "eraser": "actionToolEraser", "polygon": "actionToolPolygon",
-                "undo": "actionUndo"}
+                "lasso": "actionToolLasso", "undo": "actionUndo"}
         return {k: self.actions[name].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
                 for k, name in keys.items()}
 

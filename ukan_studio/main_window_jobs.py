@@ -190,6 +190,8 @@ class MainWindowJobs:
 
     @Slot()
     def _on_cancel_triggered(self: MainWindow) -> None:
+        if self.canvas.cancel_polygon():
+            return   # Esc drops the polygon being drawn first; the job runs on
         self.jobs.cancel()
         self.statusBar().showMessage("Cancelling…")
 
