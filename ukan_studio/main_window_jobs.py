@@ -108,7 +108,7 @@ class MainWindowJobs:
         except (UkanError, OSError) as exc:
             self._show_error(f"Export failed: {exc}")
             return
-        self.notice.show_message(f"Exported {len(written)} mask(s) to {options.out_dir}", "success")
+        self.notice.show_message(f"Exported {len(written)} mask(s) to {options.out_dir}", "success", sticky=True)
 
     # -- jobs --------------------------------------------------------------------------------
     @Slot()
@@ -259,7 +259,7 @@ class MainWindowJobs:
                 "No new version was saved; the previous model stays selected."
             kind = "info"
         self.retrain_panel.report.setText(self.retrain_panel.report.text() + "\n" + verdict)
-        self.notice.show_message(self.retrain_panel.report.text().replace("\n", " · "), kind, 20000)
+        self.notice.show_message(self.retrain_panel.report.text().replace("\n", " · "), kind, sticky=True)
 
     @Slot(str)
     def _on_job_notice(self: MainWindow, text: str) -> None:
