@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Sig
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
-    QStackedWidget, QUndoView, QVBoxLayout, QWidget,
+    QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ukan_core.errors import UkanError
@@ -28,6 +28,7 @@ from ukan_studio.main_window_view import MainWindowView
 from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
+from ukan_studio.panels.history import HistoryView
 from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
@@ -119,9 +120,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         self.retrain_panel = RetrainPanel(self)
         self.explain_panel = ExplainPanel(self)
         self.generate_panel = GeneratePanel(self)
-        self.history_view = QUndoView(self.session.undo_group, self)
-        self.history_view.setObjectName("historyView")
-        self.history_view.setEmptyLabel("Opened")
+        self.history_view = HistoryView(self.session.undo_group, self)
         self._docks: dict[str, QDockWidget] = {}
         for title, widget, area, name in (
             ("Images", images_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "imagesDock"),

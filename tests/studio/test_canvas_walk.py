@@ -109,3 +109,26 @@ def test_brush_size_is_disabled_for_tools_without_a_size_and_opacity_shows_perce
 
     assert window.findChild(QLabel, "overlayOpacityValue").text() == f"{slider.value()} %"
     assert slider.value() == 41
+
+
+def test_history_greys_undone_steps(window, qtbot) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    stroke(qtbot, window.canvas, [(20, 20), (30, 20)])
+    stroke(qtbot, window.canvas, [(20, 40), (30, 40)])
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    view = window.history_view
+    model, delegate = view.model(), view.itemDelegate()
+    assert model.rowCount() == 3                         # Opened, stroke 1, stroke 2 (undone)
+
+    def look(row: int) -> tuple[object, bool]:
+        option = QStyleOptionViewItem()
+        delegate.initStyleOption(option, model.index(row, 0))
+        return option.palette.color(QPalette.ColorRole.Text), option.font.italic()
+
+    grey = view.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+    assert look(2) == (grey, True)
+    assert look(1)[1] is False and look(1)[0] != grey
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert look(2)[1] is False
