@@ -17,6 +17,7 @@ from ukan_core.errors import UkanError
 from ukan_core.progress import Progress
 from ukan_studio.mask_export import ExportConflictError
 from ukan_studio.panels.export_dialog import ask_export_options
+from ukan_studio.panels.retrain import progress_text
 from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.settings import save_settings
 from ukan_studio.workers.explain import ExplainWorker
@@ -207,8 +208,9 @@ class MainWindowJobs:
     @Slot(str, object)
     def _on_job_progressed(self: MainWindow, kind: str, progress: Progress) -> None:
         show_progress_on(self.progress_bar, progress)
-        if progress.message:
-            self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: {progress.message}")
+        text = progress_text(progress) if kind == "retrain" else progress.message
+        if text:
+            self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: {text}")
         if kind == "retrain":
             self.retrain_panel.show_progress(progress)
 
@@ -217,7 +219,10 @@ class MainWindowJobs:
         if not self.jobs.is_busy() or self.jobs.runner.kinds() == ["warmup"]:
             self.progress_bar.setVisible(False)
             self.cancel_button.setVisible(False)
-        self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: done", 4000)
+        cancelled = kind in getattr(self, "_cancelled_kinds", set())
+        self._cancelled_kinds = getattr(self, "_cancelled_kinds", set()) - {kind}
+        outcome = f"{JOB_TEXT.get(kind, kind)} cancelled" if cancelled else f"{JOB_TEXT.get(kind, kind)}: done"
+        self.statusBar().showMessage(outcome, 5000)
         self._update_enabled()
         self.jobFinished.emit(kind)
 
@@ -231,6 +236,7 @@ class MainWindowJobs:
     @Slot(str)
     def _on_job_cancelled(self: MainWindow, kind: str) -> None:
         text = f"{JOB_TEXT.get(kind, kind)} cancelled"
+        self._cancelled_kinds = getattr(self, "_cancelled_kinds", set()) | {kind}   # not "done" at the end
         if kind == "retrain":
             text += "; the previous model is kept"
             self.retrain_panel.show_message(text)
