@@ -93,10 +93,12 @@ class MainWindowJobs:
         if self.session.store is None:
             return
         start = str(self.session.folder.parent / f"{self.session.folder.name}-masks") if self.session.folder else ""
-        options = ask_export_options(self, start, self.settings.export_mode)
+        options = ask_export_options(self, self.settings.export_folder or start, self.settings.export_mode)
         if options is None:
             return
         self.settings.export_mode = options.mode
+        self.settings.export_folder = str(options.out_dir)
+        save_settings(self.settings)
         try:
             written = self.export_masks(options.out_dir, scope=options.scope, mode=options.mode)
         except ExportConflictError as exc:
