@@ -278,6 +278,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         self.store_label.setText(f"Annotations: {_short_path(store.location)}")
         self.store_label.setToolTip(str(store.location))
         self.setWindowTitle(f"{Path(path).name} — UKAN Studio")
+        self._update_hint_title()
         if self.session.names:
             self.stack.setCurrentIndex(1)
             last = self.settings.last_images.get(str(Path(path)))

@@ -317,8 +317,15 @@ class MainWindowJobs:
     @Slot()
     def show_first_run_hint(self: MainWindow) -> None:
         """The three-step card over the canvas (first start, or Help ▸ Getting Started)."""
+        self._update_hint_title()
         self.first_run_hint.show()
         self.first_run_hint.raise_()
+
+    def _update_hint_title(self: MainWindow) -> None:
+        from ukan_core.assets import samples_dir
+
+        folder = self.session.folder
+        self.first_run_hint.set_on_samples(folder is not None and Path(folder).resolve() == samples_dir().resolve())
 
     @Slot()
     def _on_first_run_hint_dismissed(self: MainWindow) -> None:
