@@ -32,6 +32,20 @@ def test_space_drag_pans_and_never_paints_when_another_widget_has_focus(window, 
     assert window.current_mask()[30, 35] == 1
 
 
+def test_space_released_in_another_window_ends_the_panning(window, qtbot) -> None:
+    from PySide6.QtWidgets import QLineEdit
+
+    other = QLineEdit()                               # a dialog's field, say
+    qtbot.addWidget(other)
+    other.show()
+    qtbot.keyPress(window.canvas, Qt.Key.Key_Space)    # the canvas has the focus this time
+    stroke(qtbot, window.canvas, [(30, 30), (50, 40)])
+    assert not window.current_mask().any()
+    qtbot.keyRelease(other, Qt.Key.Key_Space)
+    stroke(qtbot, window.canvas, [(30, 30), (40, 30)])
+    assert window.current_mask()[30, 35] == 1
+
+
 def test_polygon_places_a_vertex_per_click_and_fills_on_enter(window, qtbot) -> None:
     canvas = window.canvas
     window.findChild(QAction, "actionToolPolygon").trigger()

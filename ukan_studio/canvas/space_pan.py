@@ -28,8 +28,11 @@ class SpaceKeyWatcher(QObject):
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             assert isinstance(event, QKeyEvent)
-            if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self._in_owner_window(watched):
-                self._set(kind == QEvent.Type.KeyPress)
+            if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+                if kind == QEvent.Type.KeyRelease:
+                    self._set(False)   # wherever it goes (a dialog may have opened meanwhile)
+                elif self._in_owner_window(watched):
+                    self._set(True)
         elif kind == QEvent.Type.ApplicationDeactivate and self.down:
             self._set(False)   # the release may go to another application
         return False
@@ -38,7 +41,7 @@ class SpaceKeyWatcher(QObject):
         if not isinstance(watched, QWidget):
             return False
         try:
-            return watched.window() is QWidget.window(self._owner)   # the canvas has its own `window`
+            return QWidget.window(watched) is QWidget.window(self._owner)   # the canvas has its own `window`
         except RuntimeError:   # the owner is being destroyed
             return False
 
