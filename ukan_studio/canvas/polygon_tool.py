@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 
 if TYPE_CHECKING:
     from ukan_studio.canvas.view import MaskCanvas
@@ -30,6 +30,14 @@ class PolygonTool:
     def event_wants_key(self: MaskCanvas, ev: QKeyEvent) -> bool:
         """Esc and Enter belong to an open polygon before any window shortcut (Esc: Cancel Job)."""
         return bool(self._polygon) and ev.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+    def mouseDoubleClickEvent(self: MaskCanvas, ev: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if ev.button() == Qt.MouseButton.LeftButton and self.tool == "polygon" and self._polygon:
+            self._add_vertex(ev.position())
+            self.close_polygon()
+            ev.accept()
+            return
+        super().mouseDoubleClickEvent(ev)
 
     def _add_vertex(self: MaskCanvas, pos: QPointF) -> None:
         if self._polygon:

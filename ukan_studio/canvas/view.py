@@ -272,14 +272,6 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
             return
         super().mouseReleaseEvent(ev)
 
-    def mouseDoubleClickEvent(self, ev: QMouseEvent) -> None:
-        if ev.button() == Qt.MouseButton.LeftButton and self.tool == "polygon" and self._polygon:
-            self._add_vertex(ev.position())
-            self.close_polygon()
-            ev.accept()
-            return
-        super().mouseDoubleClickEvent(ev)
-
     def leaveEvent(self, ev: QEvent) -> None:
         self._cursor_item.setVisible(False)
         self.cursor_moved.emit(-1, -1)
