@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from ukan_core.errors import UkanError
@@ -50,4 +51,17 @@ def device_label(device: torch.device) -> str:
         return f"CUDA ({torch.cuda.get_device_name(index)})"
     if device.type == "mps":
         return "MPS (Apple GPU)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
+
+
+def studio_threads(cpu_count: int | None = None) -> int:
+    """Torch threads for the Studio's workers: 2 on a 2- or 3-core machine, else one core left to the GUI.
+
+    With 2 cores one thread left a core idle during Segment all; two threads keep the window
+    responsive (the GUI thread mostly waits, see tests/benchmarks/bench_ui_stall.py).
+    """
+    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
+    if cores <= 1:
+        return 1
+    return max(2, cores - 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QToolBar, QToolButton
 
@@ -20,7 +20,8 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionClearMask": ("&Clear Mask", ("Shift+Del",), "Erase every label of this image (undoable)"),
     "actionToolBrush": ("&Brush", ("B",), "Paint the selected label"),
     "actionToolEraser": ("&Eraser", ("E",), "Erase labels"),
-    "actionToolPolygon": ("&Polygon", ("P",), "Drag a lasso; the enclosed area is filled"),
+    "actionToolPolygon": ("&Polygon", ("P",), "Click to place vertices; double-click or Enter fills, Esc cancels"),
+    "actionToolLasso": ("&Lasso", ("L",), "Drag an outline by hand; the enclosed area is filled"),
     "actionToolFill": ("&Fill", ("F",), "Fill the clicked region with the selected label"),
     "actionBrushSmaller": ("Smaller Brush", ("[",), "Make the brush smaller"),
     "actionBrushLarger": ("Larger Brush", ("]",), "Make the brush larger"),
@@ -45,7 +46,7 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 TOOL_ACTIONS = {"brush": "actionToolBrush", "eraser": "actionToolEraser",
-                "polygon": "actionToolPolygon", "fill": "actionToolFill"}
+                "polygon": "actionToolPolygon", "lasso": "actionToolLasso", "fill": "actionToolFill"}
 
 
 @dataclass
@@ -101,7 +102,7 @@ def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> No
     file_menu.addAction(actions["actionQuit"])
     edit_menu = bar.addMenu("&Edit")
     for name in ("actionUndo", "actionRedo", None, "actionClearMask", None, "actionToolBrush", "actionToolEraser",
-                 "actionToolPolygon", "actionToolFill", None, "actionBrushSmaller", "actionBrushLarger"):
+                 "actionToolPolygon", "actionToolLasso", "actionToolFill", None, "actionBrushSmaller", "actionBrushLarger"):
         edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
     view_menu = bar.addMenu("&View")
     for name in ("actionToggleOverlay", "actionContourOnly", None, "actionFit", "actionZoomIn", "actionZoomOut",
@@ -124,10 +125,22 @@ def shortcut_table() -> str:
     rows = "".join(
         f"<tr><td style='padding:2px 18px 2px 0'><b>{' / '.join(keys)}</b></td><td>{text.replace('&', '').rstrip('…')}"
         f"</td></tr>" for text, keys, _ in ACTION_SPECS.values() if keys)
-    extra = ("<tr><td style='padding:2px 18px 2px 0'><b>Space + drag, middle drag</b></td><td>Pan</td></tr>"
+    extra = ("<tr><td style='padding:2px 18px 2px 0'><b>Double-click, Enter</b></td><td>Close and fill the polygon"
+             "</td></tr>"
+             "<tr><td style='padding:2px 18px 2px 0'><b>Esc</b></td><td>Drop the polygon being drawn (else: Cancel Job)"
+             "</td></tr>"
+             "<tr><td style='padding:2px 18px 2px 0'><b>Space + drag, middle drag</b></td><td>Pan</td></tr>"
              "<tr><td style='padding:2px 18px 2px 0'><b>Wheel</b></td><td>Zoom</td></tr>"
              "<tr><td style='padding:2px 18px 2px 0'><b>Right drag</b></td><td>Window/level (grey images)</td></tr>")
     return f"<table>{rows}{extra}</table>"
+
+
+class PercentLabel(QLabel):
+    """Shows a slider's 0-100 value as "45 %"."""
+
+    @Slot(int)
+    def set_percent(self, value: int) -> None:
+        self.setText(f"{value} %")
 
 
 def build_toolbar(window: QMainWindow, actions: Actions) -> tuple[QToolBar, QSpinBox, QSlider]:
@@ -153,7 +166,15 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> tuple[QToolBar, QSpi
     opacity.setObjectName("overlayOpacity")
     opacity.setRange(0, 100)
     opacity.setFixedWidth(110)
+    opacity.setToolTip("Opacity of the mask overlay")
     bar.addWidget(opacity)
+    percent = PercentLabel(" 100 % ", bar)
+    percent.setObjectName("overlayOpacityValue")
+    percent.setMinimumWidth(percent.sizeHint().width())   # the tool bar does not jump as the value changes
+    percent.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    opacity.valueChanged.connect(percent.set_percent)
+    percent.set_percent(opacity.value())
+    bar.addWidget(percent)
     icon_only = ("actionToggleOverlay", "actionContourOnly", "actionUndo", "actionRedo", "actionFit")
     for name in ("actionToggleOverlay", "actionContourOnly", None, "actionUndo", "actionRedo", "actionFit"):
         bar.addSeparator() if name is None else bar.addAction(actions[name])

@@ -28,7 +28,9 @@ class FirstRunHint(QFrame):
             "QFrame#firstRunHint { background: rgba(24, 28, 34, 232); border: 1px solid #3b82c4;"
             " border-radius: 10px; }"
             "QFrame#firstRunHint QLabel { color: #e8eef5; background: transparent; }")
-        title = QLabel("<b>Welcome to UKAN Studio</b> — these are sample images; three steps:", self)
+        self.title = QLabel(self)
+        self.title.setObjectName("firstRunTitle")
+        self.set_on_samples(False)
         steps = QLabel(self)
         steps.setObjectName("firstRunSteps")
         steps.setTextFormat(Qt.TextFormat.RichText)
@@ -37,7 +39,8 @@ class FirstRunHint(QFrame):
             f"<li><b>Segment</b> the image ({shortcuts.get('segment', '')}) — or all of them"
             f" ({shortcuts.get('segment_all', '')}).</li>"
             f"<li><b>Correct</b> the mask: brush ({shortcuts.get('brush', 'B')}), eraser"
-            f" ({shortcuts.get('eraser', 'E')}), lasso ({shortcuts.get('polygon', 'P')}); undo with"
+            f" ({shortcuts.get('eraser', 'E')}), polygon ({shortcuts.get('polygon', 'P')}), lasso"
+            f" ({shortcuts.get('lasso', 'L')}); undo with"
             f" {shortcuts.get('undo', 'Ctrl+Z')}. Edits are saved at once.</li>"
             f"<li><b>Retrain</b> on your corrections ({shortcuts.get('retrain', '')}): the new model"
             " version is scored and selected; the old one is one click away.</li>"
@@ -48,10 +51,15 @@ class FirstRunHint(QFrame):
         button.clicked.connect(self._on_close_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 14)
-        layout.addWidget(title)
+        layout.addWidget(self.title)
         layout.addWidget(steps)
         layout.addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
         self.hide()
+
+    def set_on_samples(self, on_samples: bool) -> None:
+        """Say "these are sample images" only while the bundled samples are open."""
+        where = " — these are sample images;" if on_samples else " —"
+        self.title.setText(f"<b>Welcome to UKAN Studio</b>{where} three steps:")
 
     @Slot()
     def _on_close_clicked(self) -> None:

@@ -62,6 +62,15 @@ def _polygon(p: QPainter) -> None:
         p.drawEllipse(point, 1.3, 1.3)
 
 
+def _lasso(p: QPainter) -> None:
+    path = QPainterPath(QPointF(6, 15))
+    path.cubicTo(QPointF(0, 11), QPointF(3, 3), QPointF(11, 3))
+    path.cubicTo(QPointF(19, 3), QPointF(19, 12), QPointF(11, 13))
+    path.cubicTo(QPointF(8, 13.5), QPointF(6, 14), QPointF(6, 15))
+    path.lineTo(QPointF(7, 18))
+    p.drawPath(path)
+
+
 def _bucket(p: QPainter) -> None:
     p.drawPolygon(QPolygonF([QPointF(8, 3), QPointF(15, 10), QPointF(9.5, 15.5), QPointF(2.5, 8.5)]))
     p.drawLine(QPointF(2.5, 8.5), QPointF(15, 10))
@@ -118,7 +127,7 @@ def _stop(p: QPainter) -> None:
 
 DRAWINGS: dict[str, Draw] = {
     "open": _folder, "segment": _sparkle, "segment_all": _stack, "retrain": _cycle, "brush": _brush,
-    "eraser": _eraser, "polygon": _polygon, "fill": _bucket, "undo": _undo, "redo": lambda p: _undo(p, True),
+    "eraser": _eraser, "polygon": _polygon, "lasso": _lasso, "fill": _bucket, "undo": _undo, "redo": lambda p: _undo(p, True),
     "fit": _fit, "overlay": _eye, "contour": _contour, "export": _export, "cancel": _stop,
 }
 

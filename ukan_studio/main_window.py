@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Sig
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
-    QStackedWidget, QUndoView, QVBoxLayout, QWidget,
+    QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from ukan_core.errors import UkanError
@@ -28,6 +28,7 @@ from ukan_studio.main_window_view import MainWindowView
 from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
+from ukan_studio.panels.history import HistoryView
 from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
@@ -94,7 +95,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     def _hint_shortcuts(self) -> dict[str, str]:
         keys = {"segment": "actionSegment", "segment_all": "actionSegmentAll", "retrain": "actionRetrain",
                 "brush": "actionToolBrush", "eraser": "actionToolEraser", "polygon": "actionToolPolygon",
-                "undo": "actionUndo"}
+                "lasso": "actionToolLasso", "undo": "actionUndo"}
         return {k: self.actions[name].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
                 for k, name in keys.items()}
 
@@ -119,9 +120,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         self.retrain_panel = RetrainPanel(self)
         self.explain_panel = ExplainPanel(self)
         self.generate_panel = GeneratePanel(self)
-        self.history_view = QUndoView(self.session.undo_group, self)
-        self.history_view.setObjectName("historyView")
-        self.history_view.setEmptyLabel("Opened")
+        self.history_view = HistoryView(self.session.undo_group, self)
         self._docks: dict[str, QDockWidget] = {}
         for title, widget, area, name in (
             ("Images", images_panel, Qt.DockWidgetArea.LeftDockWidgetArea, "imagesDock"),
@@ -279,6 +278,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         self.store_label.setText(f"Annotations: {_short_path(store.location)}")
         self.store_label.setToolTip(str(store.location))
         self.setWindowTitle(f"{Path(path).name} — UKAN Studio")
+        self._update_hint_title()
         if self.session.names:
             self.stack.setCurrentIndex(1)
             last = self.settings.last_images.get(str(Path(path)))

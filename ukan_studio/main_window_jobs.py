@@ -17,6 +17,7 @@ from ukan_core.errors import UkanError
 from ukan_core.progress import Progress
 from ukan_studio.mask_export import ExportConflictError
 from ukan_studio.panels.export_dialog import ask_export_options
+from ukan_studio.panels.retrain import progress_text
 from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.settings import save_settings
 from ukan_studio.workers.explain import ExplainWorker
@@ -79,10 +80,12 @@ class MainWindowJobs:
         if self.session.store is None:
             return
         start = str(self.session.folder.parent / f"{self.session.folder.name}-masks") if self.session.folder else ""
-        options = ask_export_options(self, start, self.settings.export_mode)
+        options = ask_export_options(self, self.settings.export_folder or start, self.settings.export_mode)
         if options is None:
             return
         self.settings.export_mode = options.mode
+        self.settings.export_folder = str(options.out_dir)
+        save_settings(self.settings)
         try:
             written = self.export_masks(options.out_dir, scope=options.scope, mode=options.mode)
         except ExportConflictError as exc:
@@ -95,7 +98,7 @@ class MainWindowJobs:
         except (UkanError, OSError) as exc:
             self._show_error(f"Export failed: {exc}")
             return
-        self.notice.show_message(f"Exported {len(written)} mask(s) to {options.out_dir}", "success")
+        self.notice.show_message(f"Exported {len(written)} mask(s) to {options.out_dir}", "success", sticky=True)
 
     # -- jobs --------------------------------------------------------------------------------
     @Slot()
@@ -177,6 +180,8 @@ class MainWindowJobs:
 
     @Slot()
     def _on_cancel_triggered(self: MainWindow) -> None:
+        if self.canvas.cancel_polygon():
+            return   # Esc drops the polygon being drawn first; the job runs on
         self.jobs.cancel()
         self.statusBar().showMessage("Cancelling…")
 
@@ -192,8 +197,9 @@ class MainWindowJobs:
     @Slot(str, object)
     def _on_job_progressed(self: MainWindow, kind: str, progress: Progress) -> None:
         show_progress_on(self.progress_bar, progress)
-        if progress.message:
-            self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: {progress.message}")
+        text = progress_text(progress) if kind == "retrain" else progress.message
+        if text:
+            self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: {text}")
         if kind == "retrain":
             self.retrain_panel.show_progress(progress)
 
@@ -202,7 +208,10 @@ class MainWindowJobs:
         if not self.jobs.is_busy() or self.jobs.runner.kinds() == ["warmup"]:
             self.progress_bar.setVisible(False)
             self.cancel_button.setVisible(False)
-        self.statusBar().showMessage(f"{JOB_TEXT.get(kind, kind)}: done", 4000)
+        cancelled = kind in getattr(self, "_cancelled_kinds", set())
+        self._cancelled_kinds = getattr(self, "_cancelled_kinds", set()) - {kind}
+        outcome = f"{JOB_TEXT.get(kind, kind)} cancelled" if cancelled else f"{JOB_TEXT.get(kind, kind)}: done"
+        self.statusBar().showMessage(outcome, 5000)
         self._update_enabled()
         self.jobFinished.emit(kind)
 
@@ -216,6 +225,7 @@ class MainWindowJobs:
     @Slot(str)
     def _on_job_cancelled(self: MainWindow, kind: str) -> None:
         text = f"{JOB_TEXT.get(kind, kind)} cancelled"
+        self._cancelled_kinds = getattr(self, "_cancelled_kinds", set()) | {kind}   # not "done" at the end
         if kind == "retrain":
             text += "; the previous model is kept"
             self.retrain_panel.show_message(text)
@@ -242,7 +252,7 @@ class MainWindowJobs:
                 "No new version was saved; the previous model stays selected."
             kind = "info"
         self.retrain_panel.report.setText(self.retrain_panel.report.text() + "\n" + verdict)
-        self.notice.show_message(self.retrain_panel.report.text().replace("\n", " · "), kind, 20000)
+        self.notice.show_message(self.retrain_panel.report.text().replace("\n", " · "), kind, sticky=True)
 
     @Slot(str)
     def _on_job_notice(self: MainWindow, text: str) -> None:
@@ -292,8 +302,15 @@ class MainWindowJobs:
     @Slot()
     def show_first_run_hint(self: MainWindow) -> None:
         """The three-step card over the canvas (first start, or Help ▸ Getting Started)."""
+        self._update_hint_title()
         self.first_run_hint.show()
         self.first_run_hint.raise_()
+
+    def _update_hint_title(self: MainWindow) -> None:
+        from ukan_core.assets import samples_dir
+
+        folder = self.session.folder
+        self.first_run_hint.set_on_samples(folder is not None and Path(folder).resolve() == samples_dir().resolve())
 
     @Slot()
     def _on_first_run_hint_dismissed(self: MainWindow) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from ukan_core.errors import UkanError
 from ukan_studio.actions import TOOL_ACTIONS
+from ukan_studio.canvas.view import SIZED_TOOLS
 from ukan_studio.icons import line_icon
 from ukan_studio.theme import apply_theme, canvas_background
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 ACTION_ICONS = {
     "actionOpenFolder": "open", "actionSegment": "segment", "actionSegmentAll": "segment_all",
     "actionRetrain": "retrain", "actionToolBrush": "brush", "actionToolEraser": "eraser",
-    "actionToolPolygon": "polygon", "actionToolFill": "fill", "actionUndo": "undo", "actionRedo": "redo",
+    "actionToolPolygon": "polygon", "actionToolLasso": "lasso", "actionToolFill": "fill", "actionUndo": "undo", "actionRedo": "redo",
     "actionFit": "fit", "actionToggleOverlay": "overlay", "actionContourOnly": "contour",
     "actionExportMasks": "export", "actionCancel": "cancel",
 }
@@ -36,6 +37,7 @@ class MainWindowView:
     def _on_tool_triggered(self: MainWindow, action: Any) -> None:
         tool = next(t for t, n in TOOL_ACTIONS.items() if n == action.objectName())
         self.canvas.set_tool(tool)
+        self.brush_spin.setEnabled(tool in SIZED_TOOLS)   # polygon, lasso and fill have no size
 
     @Slot()
     def _on_brush_smaller_triggered(self: MainWindow) -> None:

@@ -32,6 +32,7 @@ class StudioSettings:
     contour_only: bool = False
     model: str = ""
     export_mode: str = "binary"
+    export_folder: str = ""     # where masks were exported last
     last_images: dict[str, str] = field(default_factory=dict)   # folder -> image shown last
     window_geometry: str = ""   # base64 of QMainWindow.saveGeometry()
     window_state: str = ""      # base64 of QMainWindow.saveState() (dock layout)

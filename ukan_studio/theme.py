@@ -31,6 +31,7 @@ QListView, QListWidget {{ background: {base}; border: none; }}
 QPushButton {{ padding: 5px 12px; border-radius: 6px; border: 1px solid {border}; background: {button}; }}
 QPushButton:hover {{ border-color: {accent}; }}
 QPushButton#primaryButton {{ background: {accent}; color: white; border: none; font-weight: 600; }}
+QPushButton#primaryButton:disabled {{ background: {alt}; color: {muted}; border: 1px solid {border}; }}
 QProgressBar {{ border: 1px solid {border}; border-radius: 5px; background: {base}; text-align: center;
                max-height: 14px; min-width: 160px; }}
 QProgressBar::chunk {{ background: {accent}; border-radius: 4px; }}

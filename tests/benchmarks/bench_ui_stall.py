@@ -6,6 +6,7 @@ on 2 cores.
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_ui_stall.py [--images 40] [--size 256]
         [--model PATH] [--budget 20] [--generator NAME_OR_PATH] [--trace [MS]]
+        [--phases segment_all,retrain,generate]
 
 --trace samples the GUI thread's Python stack whenever a beat is late and prints the most common
 stacks, to find what froze the window.
@@ -163,7 +164,10 @@ def main() -> int:
                         help="generator for the Generate phase (default: a random one of the bundled size)")
     parser.add_argument("--trace", type=float, nargs="?", const=25.0, default=None, metavar="MS",
                         help="sample the GUI thread's stack when a beat is more than MS late (default 25)")
+    parser.add_argument("--phases", default="segment_all,retrain,generate",
+                        help="comma-separated phases to run (default: all three)")
     args = parser.parse_args()
+    phases = set(args.phases.split(","))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="ukan-bench-"))
     os.environ.setdefault("UKAN_STUDIO_HOME", str(work / "home"))
@@ -197,13 +201,27 @@ def main() -> int:
     if tracer:
         tracer.start()
 
-    beat.start()
-    started = time.perf_counter()
-    window.findChild(type(window.actions["actionSegmentAll"]), "actionSegmentAll").trigger()
-    _wait_job(window, "segment_all", 600)
-    beat.stop()
-    print(f"Segment all ({args.images} images, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+    print(f"device: {window.device_label.text()}")
+    if "segment_all" in phases:
+        beat.start()
+        started = time.perf_counter()
+        window.findChild(type(window.actions["actionSegmentAll"]), "actionSegmentAll").trigger()
+        _wait_job(window, "segment_all", 600)
+        beat.stop()
+        print(f"Segment all ({args.images} images, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+    if "retrain" in phases:
+        _retrain_phase(window, args, truths, beat)
+    if "generate" in phases:
+        _generate_phase(app, window, args, work, beat)
+    if tracer:
+        tracer.stop()
+        print(tracer.report())
+    window.close()
+    return 0
 
+
+def _retrain_phase(window, args, truths, beat: Heartbeat) -> None:
+    """Retrain on six corrected images within the budget."""
     for name in list(truths)[:6]:
         window.session.store.save_mask(name, truths[name], "corrected")
     window.retrain_panel.budget.setValue(args.budget / 60.0)
@@ -215,6 +233,9 @@ def main() -> int:
     print(f"Retrain (budget {args.budget:.0f} s, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     print(f"retrain report: {window.retrain_panel.report.text()!r}")
 
+
+def _generate_phase(app, window, args, work: Path, beat: Heartbeat) -> None:
+    """Generate 16 images with the live preview shown."""
     panel = window.generate_panel
     panel.add_generator_file(args.generator or _tiny_generator(work))
     panel.count.setValue(16)
@@ -227,11 +248,6 @@ def main() -> int:
     _wait_job(window, "generate", 600)
     beat.stop()
     print(f"Generate (16 images, {panel.steps.value()} steps, {time.perf_counter() - started:.1f} s): {beat.summary()}")
-    if tracer:
-        tracer.stop()
-        print(tracer.report())
-    window.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -156,6 +156,7 @@ def test_pairs_go_to_a_training_set_in_the_official_layout(qtbot, panel, tiny_pa
     assert panel.add_pairs_button.isEnabled()
     training_set = tmp_path / "train"
     _choose(monkeypatch, "choose_folder", training_set, training_set)
+    monkeypatch.setattr(generate_module.generator_info, "confirm_add_pairs", lambda *args: True)   # "Yes"
     qtbot.mouseClick(panel.add_pairs_button, Qt.MouseButton.LeftButton)
     for index, sample in enumerate(panel.samples):
         mask = cv2.imread(str(training_set / "masks" / "0" / f"gen-5-{index:03d}.png"), cv2.IMREAD_UNCHANGED)

@@ -71,8 +71,8 @@ def test_keyboard_undo_redo_and_tool_keys(window, qtbot) -> None:
         assert window.canvas.tool == tool
 
 
-def test_polygon_and_fill_tools(window, qtbot) -> None:
-    window.findChild(QAction, "actionToolPolygon").trigger()
+def test_lasso_and_fill_tools(window, qtbot) -> None:
+    window.findChild(QAction, "actionToolLasso").trigger()
     stroke(qtbot, window.canvas, [(20, 20), (60, 20), (60, 60), (20, 60)])
     mask = window.current_mask()
     assert mask[40, 40] == 1 and mask[10, 10] == 0

@@ -1,7 +1,9 @@
 """The image canvas: pyqtgraph view of the image, the mask overlay and the editing tools.
 
-Left button uses the current tool (brush, eraser, polygon, fill); the middle button or Space +
-left drag pans; the wheel zooms; right drag sets window/level on grey images. The canvas paints
+Left button uses the current tool (brush, eraser, lasso, fill; the polygon takes one click per
+vertex and closes on double-click or Enter, Esc drops it); the middle button or Space + left drag
+pans (Space held anywhere in the window); the wheel zooms; right drag sets window/level on grey
+images. The canvas paints
 into the live mask (so the stroke shows at once) and, when the button is released, emits one
 MaskEdit per stroke for the undo stack; it never talks to files or models. `set_heatmap` lays
 an Explain heatmap over the image in place of the mask overlay, until it is set to None.
@@ -19,15 +21,20 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QWidget
 
 from ukan_studio.canvas import mask_edit
 from ukan_studio.canvas.mask_edit import Rect
+from ukan_studio.canvas.polygon_tool import PolygonTool
 from ukan_studio.canvas.overlay import HeatmapOverlay, HeatmapOverlayItem, MaskOverlayItem
+from ukan_studio.canvas.space_pan import SpaceKeyWatcher
+from ukan_studio.canvas.window_level import default_window, levels
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
-TOOLS = ("brush", "eraser", "polygon", "fill")
-TOOL_TEXT = {"brush": "Brush stroke", "eraser": "Eraser stroke", "polygon": "Polygon fill", "fill": "Flood fill"}
+TOOLS = ("brush", "eraser", "polygon", "lasso", "fill")
+SIZED_TOOLS = ("brush", "eraser")   # the others have no brush size
+TOOL_TEXT = {"brush": "Brush stroke", "eraser": "Eraser stroke", "polygon": "Polygon fill", "lasso": "Lasso fill",
+             "fill": "Flood fill"}
 
 
-class MaskCanvas(pg.GraphicsView):
+class MaskCanvas(PolygonTool, pg.GraphicsView):
     """Shows one image and its label mask; tools edit the mask and report each edit once."""
 
     edit_made = Signal(object, str)          # MaskEdit, undo text
@@ -77,7 +84,10 @@ class MaskCanvas(pg.GraphicsView):
         self._grey = False
         self._window: tuple[float, float] | None = None
         self._initial_window: tuple[float, float] | None = None
-        self._space_down = False
+        self._space = SpaceKeyWatcher(self)
+        self._space.changed.connect(self._on_space_changed)
+        self._polygon: list[tuple[float, float]] = []   # vertices of the click-to-place polygon
+        self._pointer: tuple[float, float] | None = None
         # One stroke in progress: the mask as it was, the touched rect and the last point.
         self._stroke_before: np.ndarray | None = None
         self._stroke_rect: Rect | None = None
@@ -107,7 +117,7 @@ class MaskCanvas(pg.GraphicsView):
             self._initial_window = self._window
             lut = np.arange(255, -1, -1, dtype=np.uint8) if inverted else None
             self.image_item.setLookupTable(lut)
-            self.image_item.setImage(pixels, levels=_levels(self._window), autoLevels=False)
+            self.image_item.setImage(pixels, levels=levels(self._window), autoLevels=False)
         else:
             self._window = None
             self.image_item.setLookupTable(None)
@@ -134,7 +144,7 @@ class MaskCanvas(pg.GraphicsView):
         if not self._grey:
             return
         self._window = (float(center), max(1e-6, float(width)))
-        self.image_item.setLevels(_levels(self._window))
+        self.image_item.setLevels(levels(self._window))
         self.window_changed.emit(*self._window)
 
     @property
@@ -208,13 +218,19 @@ class MaskCanvas(pg.GraphicsView):
                        QEvent.Type.MouseButtonRelease: self.mouseReleaseEvent}[kind]
             handler(ev)
             return True
+        if kind == QEvent.Type.ShortcutOverride and isinstance(ev, QKeyEvent) and self.event_wants_key(ev):
+            ev.accept()   # the key press then reaches keyPressEvent instead of the window's shortcut
+            return True
         return super().event(ev)
 
     def mousePressEvent(self, ev: QMouseEvent) -> None:
         button = ev.button()
-        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self._space_down:
+        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self._space.down:
             self.setFocus()
-            self._begin(self.widget_to_image(ev.position()))
+            if self.tool == "polygon":
+                self._add_vertex(ev.position())
+            else:
+                self._begin(self.widget_to_image(ev.position()))
             ev.accept()
             return
         if button == Qt.MouseButton.RightButton:
@@ -228,6 +244,9 @@ class MaskCanvas(pg.GraphicsView):
         point = self.widget_to_image(ev.position())
         self._update_cursor_item(point)
         self._report_cursor(point)
+        if self._polygon:
+            self._pointer = point
+            self._update_lasso()
         if self._window_drag is not None:
             start, (center, width) = self._window_drag
             delta = ev.position() - start
@@ -259,18 +278,22 @@ class MaskCanvas(pg.GraphicsView):
         super().leaveEvent(ev)
 
     def keyPressEvent(self, ev: QKeyEvent) -> None:
-        if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
-            self._space_down = True
-            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
-        elif ev.key() == Qt.Key.Key_Escape:
+        if ev.key() == Qt.Key.Key_Escape:
             self._cancel_stroke()
+            ev.accept()
+            return
+        if ev.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._polygon:
+            self.close_polygon()
+            ev.accept()
+            return
         super().keyPressEvent(ev)
 
-    def keyReleaseEvent(self, ev: QKeyEvent) -> None:
-        if ev.key() == Qt.Key.Key_Space and not ev.isAutoRepeat():
-            self._space_down = False
+    @Slot(bool)
+    def _on_space_changed(self, down: bool) -> None:
+        if down:
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
             self.viewport().unsetCursor()
-        super().keyReleaseEvent(ev)
 
     # -- one stroke --------------------------------------------------------------------------
     def _begin(self, point: tuple[float, float]) -> None:
@@ -281,7 +304,7 @@ class MaskCanvas(pg.GraphicsView):
         if self.tool in ("brush", "eraser"):
             self._last_point = point
             self._paint(point, point)
-        elif self.tool == "polygon":
+        elif self.tool == "lasso":
             self._lasso = [point]
             self._update_lasso()
         elif self.tool == "fill":
@@ -295,7 +318,7 @@ class MaskCanvas(pg.GraphicsView):
             if point != self._last_point:
                 self._paint(self._last_point, point)
                 self._last_point = point
-        elif self.tool == "polygon" and self._lasso:
+        elif self.tool == "lasso" and self._lasso:
             if point != self._lasso[-1]:
                 self._lasso.append(point)
                 self._update_lasso()
@@ -313,7 +336,7 @@ class MaskCanvas(pg.GraphicsView):
 
     def _finish(self) -> None:
         assert self._mask is not None and self._stroke_before is not None
-        if self.tool == "polygon":
+        if self.tool in ("polygon", "lasso"):
             points = [(x - 0.5, y - 0.5) for x, y in self._lasso]
             self._stroke_rect = mask_edit.fill_polygon(self._mask, points, self.label)
             self._lasso = []
@@ -339,21 +362,26 @@ class MaskCanvas(pg.GraphicsView):
             self.overlay.refresh(self._stroke_rect)
         self._stroke_before, self._stroke_rect, self._last_point = None, None, None
         self._lasso = []
+        self.cancel_polygon()
         self._update_lasso()
         if active:
             self.stroke_active.emit(False)
 
     # -- feedback ----------------------------------------------------------------------------
     def _update_lasso(self) -> None:
+        """The outline being drawn: the lasso's trail, or the polygon's edges and its rubber band."""
+        points = list(self._lasso)
+        if self._polygon:
+            points = self._polygon + ([self._pointer] if self._pointer is not None else [])
         path = QPainterPath()
-        if self._lasso:
-            path.moveTo(QPointF(*self._lasso[0]))
-            for point in self._lasso[1:]:
+        if points:
+            path.moveTo(QPointF(*points[0]))
+            for point in points[1:]:
                 path.lineTo(QPointF(*point))
         self._lasso_item.setPath(path)
 
     def _update_cursor_item(self, point: tuple[float, float] | None) -> None:
-        show = self.tool in ("brush", "eraser") and self._mask is not None
+        show = self.tool in SIZED_TOOLS and self._mask is not None
         if point is not None and show:
             r = self.brush_size / 2.0
             cx, cy = math.floor(point[0]) + 0.5, math.floor(point[1]) + 0.5
@@ -367,20 +395,3 @@ class MaskCanvas(pg.GraphicsView):
         h, w = self._image_shape
         self.cursor_moved.emit(x, y) if (0 <= x < w and 0 <= y < h) else self.cursor_moved.emit(-1, -1)
 
-
-def default_window(pixels: np.ndarray) -> tuple[float, float]:
-    """The full range: 0-255 for 8-bit, else min-max of the finite values (as to_rgb8 maps them)."""
-    if pixels.dtype == np.uint8:
-        return 127.5, 255.0
-    finite = pixels[np.isfinite(pixels)] if pixels.dtype.kind == "f" else pixels
-    if finite.size == 0:
-        return 0.5, 1.0
-    lo, hi = float(finite.min()), float(finite.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    return (lo + hi) / 2.0, hi - lo
-
-
-def _levels(window: tuple[float, float]) -> tuple[float, float]:
-    center, width = window
-    return center - width / 2.0, center + width / 2.0

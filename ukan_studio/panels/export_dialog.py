@@ -1,13 +1,21 @@
-"""Export options: the folder, binary 0/255 or label values, and which images."""
+"""Export options: the folder, binary 0/255 or label values, and which images.
+
+The folder field is wide enough for a long path (and its tooltip shows the whole path); the
+window remembers the last export folder in the settings and starts here with it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton, QWidget,
 )
+
+
+MIN_FIELD_WIDTH, MAX_FIELD_WIDTH = 420, 760   # pixels: most paths show whole, the dialog still fits a laptop
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,11 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Export masks")
         self.folder = QLineEdit(start_dir, self)
+        self.folder.setObjectName("exportFolder")
+        self.folder.textChanged.connect(self._on_folder_text_changed)
+        self.folder.setMinimumWidth(min(MAX_FIELD_WIDTH, max(MIN_FIELD_WIDTH, self._text_width(start_dir))))
+        self.folder.setCursorPosition(0)
+        self._on_folder_text_changed(start_dir)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._on_browse_clicked)
         row = QHBoxLayout()
@@ -44,6 +57,14 @@ class ExportDialog(QDialog):
         form.addRow("Images", self.scope)
         form.addRow(buttons)
 
+    def _text_width(self, text: str) -> int:
+        return self.folder.fontMetrics().horizontalAdvance(text) + 24
+
+    @Slot(str)
+    def _on_folder_text_changed(self, text: str) -> None:
+        self.folder.setToolTip(text)
+
+    @Slot()
     def _on_browse_clicked(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, "Export masks to", self.folder.text())
         if chosen:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ukan_core.progress import Progress
 from ukan_studio.model_catalog import ModelChoice, file_choice, list_model_choices
+from ukan_studio.panels import generator_info
 from ukan_studio.panels.generated_samples import Sample, SampleGallery, rgb_qimage, samples_from_result, write_samples
 from ukan_studio.panels.train_generator_box import TrainGeneratorBox
 from ukan_studio.progress_bar import show_progress_on
@@ -58,6 +59,8 @@ class GeneratePanel(QWidget):
         self._extra: list[ModelChoice] = []
         self._recommended_for = ""   # the generator whose recommended sampler was last applied
         self._worker: Any = None
+        self._last_save_folder: Path | None = None
+        self._last_pairs_folder: Path | None = None
         self._build()
         self.refresh_generators()
         self._set_busy(False)
@@ -69,6 +72,9 @@ class GeneratePanel(QWidget):
         self.model_combo.currentIndexChanged.connect(self._on_generator_changed)
         self.add_file_button = QPushButton("Add file…", self)
         self.add_file_button.clicked.connect(self._on_add_file_clicked)
+        self.domain = QLabel(self)
+        self.domain.setObjectName("generatorDomain")
+        self.domain.setWordWrap(True)
         self.count = self._spin("generateCount", 1, 256, 4)
         self.sampler = QComboBox(self)
         self.sampler.setObjectName("generateSampler")
@@ -116,6 +122,7 @@ class GeneratePanel(QWidget):
         model_row.addWidget(self.add_file_button)
         form = QFormLayout()
         form.addRow("Generator", model_row)
+        form.addRow("Trained on", self.domain)
         form.addRow("Images", self.count)
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
@@ -298,7 +305,9 @@ class GeneratePanel(QWidget):
     @Slot(int)
     def _on_generator_changed(self, index: int) -> None:
         """A newly chosen generator brings its file's recommended sampler, steps and η (if it names one)."""
-        if not 0 <= index < len(self._choices) or self._choices[index].ref == self._recommended_for:
+        valid = 0 <= index < len(self._choices)
+        self.domain.setText(generator_info.generator_domain(self._choices[index].metadata) if valid else "—")
+        if not valid or self._choices[index].ref == self._recommended_for:
             return
         choice = self._choices[index]
         self._recommended_for = choice.ref
@@ -323,16 +332,23 @@ class GeneratePanel(QWidget):
 
     @Slot()
     def _on_save_clicked(self) -> None:
-        folder = choose_folder(self, "Save the selected samples in", str(self.folder or Path.home()))
+        start = generator_info.default_save_folder(self._last_save_folder, self.folder)
+        folder = choose_folder(self, "Save the selected samples in", str(start))
         if folder:
+            self._last_save_folder = Path(folder)
             self.save_selected(folder)
 
     @Slot()
     def _on_add_pairs_clicked(self) -> None:
-        folder = choose_folder(self, "Add the pairs to the training set (images/ + masks/0/)",
-                               str(self.folder or Path.home()))
-        if folder:
-            self.save_selected(folder)
+        start = generator_info.default_save_folder(self._last_pairs_folder, self.folder)
+        folder = choose_folder(self, "Add the pairs to the training set (images/ + masks/0/)", str(start))
+        if not folder:
+            return
+        if not generator_info.confirm_add_pairs(self, len(self.selected_samples()), self.domain.text(), Path(folder)):
+            self.status.setText("No pairs added.")
+            return
+        self._last_pairs_folder = Path(folder)
+        self.save_selected(folder)
 
     @Slot()
     def _on_clear_clicked(self) -> None:

@@ -1,13 +1,33 @@
-"""The model selector: bundled models and stored versions; roll back to the previous version."""
+"""The model selector: bundled models and stored versions; roll back to the previous version.
+
+Roll back asks first and then says what is selected now. The rows have fixed heights (the
+facts box is as tall as its longest text, the message line is always there) so the panel does
+not jump when a model with fewer facts is chosen or a message appears.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget,
+)
 
 from ukan_studio.model_catalog import ModelChoice, default_model_ref, file_choice, list_model_choices
+
+INFO_LINES = 5      # describe_model writes at most this many lines
+MESSAGE_LINES = 2
+
+
+def confirm_rollback(parent: QWidget, current: str, previous: str) -> bool:
+    """Ask before the selection moves back (the newer version stays in the store)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Roll back the model?",
+                      f"Select {previous} instead of {current}?\n{current} stays in the store and can be "
+                      f"selected again.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+    box.setObjectName("confirmRollback")
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 class ModelsPanel(QWidget):
@@ -27,6 +47,13 @@ class ModelsPanel(QWidget):
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         self.info.setObjectName("modelInfo")
+        self.info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.info.setFixedHeight(self.fontMetrics().lineSpacing() * INFO_LINES + 4)
+        self.message = QLabel(self)
+        self.message.setObjectName("modelMessage")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.message.setFixedHeight(self.fontMetrics().lineSpacing() * MESSAGE_LINES + 4)
         self.rollback_button = QPushButton("Roll back", self)
         self.rollback_button.setToolTip("Select the previous version of this model")
         self.rollback_button.clicked.connect(self._on_rollback_clicked)
@@ -44,6 +71,7 @@ class ModelsPanel(QWidget):
         layout.addWidget(self.combo)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
+        layout.addWidget(self.message)
         layout.addStretch(1)
 
     def current_ref(self) -> str:
@@ -100,6 +128,7 @@ class ModelsPanel(QWidget):
 
     @Slot(int)
     def _on_combo_current_index_changed(self, _index: int) -> None:
+        self.message.clear()   # the last message was about another choice
         choice = self.current_choice()
         if choice is not None and choice.version is not None:
             from ukan_core.errors import UkanError
@@ -130,12 +159,18 @@ class ModelsPanel(QWidget):
         from ukan_core.errors import UkanError
         from ukan_core.store import ModelStore
 
+        previous = str(choice.metadata.get("parent") or "the previous version")
+        if not confirm_rollback(self, choice.label, previous):
+            return
         try:
             ModelStore().rollback(choice.name)
         except UkanError as exc:
             self.failed.emit(str(exc))
             return
         self.refresh(selected_of=choice.name)
+        now = self.current_choice()
+        self.message.setText(f"Rolled back: {now.label if now else 'no model'} is selected now "
+                             f"({choice.label} stays in the list).")
 
 
 def describe_model(choice: ModelChoice) -> str:

@@ -1,5 +1,8 @@
 """Retrain: a time budget, the live loss / IoU curves and the engine's before/after report.
 
+The curves' key sits above the plot (a legend inside it covered the IoU line) and the report is
+a titled box of its own, so neither reads as an axis label.
+
 The plot is redrawn at most every REDRAW_MS and its axes keep fixed ranges that only grow (the
 x range doubles when the curve reaches its end): pyqtgraph re-lays out and repaints its axes in
 Python whenever a range changes, which auto-ranging on every report turned into the longest
@@ -8,11 +11,14 @@ stalls of the window during a retrain.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QDoubleSpinBox, QFormLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
 from ukan_core.progress import Progress
 
@@ -20,6 +26,7 @@ LOSS_KEYS = ("loss", "train_loss")
 IOU_KEYS = ("val_iou", "iou", "held_out_iou")
 REDRAW_MS = 250
 INITIAL_X_RANGE = 16.0
+LOSS_COLOR, IOU_COLOR = (255, 120, 90), (70, 170, 255)
 
 
 class RetrainPanel(QWidget):
@@ -44,25 +51,37 @@ class RetrainPanel(QWidget):
         self.plot.setMinimumHeight(150)
         self.plot.setMenuEnabled(False)
         # no grid: pyqtgraph draws it with the axes, so every curve update would repaint them
-        self.plot.setLabel("bottom", "report")
-        self.plot.addLegend(offset=(-4, 4))
+        self.plot.setLabel("bottom", "progress updates")
         self.plot.disableAutoRange()
         self.plot.setMouseEnabled(x=False, y=False)
-        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen((255, 120, 90), width=2), name="loss")
-        self.iou_curve = self.plot.plot([], [], pen=pg.mkPen((70, 170, 255), width=2), name="held-out IoU",
-                                        symbol="o", symbolSize=5, symbolBrush=(70, 170, 255))
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=2), name="loss")
+        self.iou_curve = self.plot.plot([], [], pen=pg.mkPen(IOU_COLOR, width=2), name="held-out IoU",
+                                        symbol="o", symbolSize=5, symbolBrush=IOU_COLOR)
+        self.legend = QLabel(self)   # the key of the curves, outside the plot area
+        self.legend.setObjectName("retrainLegend")
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setText(f"<span style='color:rgb{LOSS_COLOR}'>━━</span> loss &nbsp;&nbsp; "
+                            f"<span style='color:rgb{IOU_COLOR}'>━●━</span> held-out IoU")
+        self.report_box = QGroupBox("Report: before → after", self)
+        self.report_box.setObjectName("retrainReportBox")
         self.report = QLabel("Correct a few masks, then retrain: the report compares the model before and "
                              "after on held-out corrected images.", self)
         self.report.setObjectName("reportLabel")
         self.report.setWordWrap(True)
+        self.report.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box_layout = QVBoxLayout(self.report_box)
+        box_layout.addWidget(self.report)
         form = QFormLayout()
         form.addRow("Time budget", self.budget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(form)
         layout.addWidget(self.start_button)
+        layout.addSpacing(4)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.report)
+        layout.addSpacing(6)
+        layout.addWidget(self.report_box)
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
         self._redraw_timer.setInterval(REDRAW_MS)
@@ -108,8 +127,9 @@ class RetrainPanel(QWidget):
             self._iou[1].append(iou)
         if (loss is not None or iou is not None) and not self._redraw_timer.isActive():
             self._redraw_timer.start()
-        if progress.message and progress.message != self.report.text():
-            self.report.setText(progress.message)
+        text = progress_text(progress)
+        if text and text != self.report.text():
+            self.report.setText(text)
 
     def show_report(self, report: Any) -> None:
         self._redraw()
@@ -142,6 +162,25 @@ class RetrainPanel(QWidget):
     @Slot()
     def _on_start_clicked(self) -> None:
         self.retrain_requested.emit(self.budget.value() * 60.0)
+
+
+def progress_text(progress: Progress) -> str:
+    """One line for a training report: "step 63 of at most 200 · loss 0.1234 · held-out IoU 0.71".
+
+    The trainer's own message says epoch and step (equal counts for small sets); the budget may
+    stop it early, hence "at most". Other reports (starting, saving) keep their message.
+    """
+    extra = progress.extra or {}
+    loss = _first_number(extra, LOSS_KEYS)
+    if loss is None or progress.total <= 0:
+        return progress.message
+    fold = re.match(r"(fold \d+/\d+)\b", progress.message or "")   # k-fold runs restart their steps
+    parts = [fold.group(1)] if fold else []
+    parts += [f"step {progress.done} of at most {progress.total}", f"loss {loss:.4f}"]
+    iou = _first_number(extra, IOU_KEYS)
+    if iou is not None:
+        parts.append(f"held-out IoU {iou:.3f}")
+    return " · ".join(parts)
 
 
 def _first_number(extra: dict[str, Any], keys: tuple[str, ...]) -> float | None:

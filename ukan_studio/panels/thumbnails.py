@@ -1,4 +1,9 @@
-"""Thumbnails decoded on a small thread pool, asked for only when a row becomes visible."""
+"""Thumbnails decoded on a small thread pool, asked for only when a row becomes visible.
+
+The jobs never outlive the loader's signals: `shutdown` (the window closing) and the loader's
+own destruction (its widgets going) both drop the queued jobs and make running ones return
+without emitting, so closing during a load prints no "Signal source has been deleted".
+"""
 
 from __future__ import annotations
 
@@ -29,21 +34,44 @@ def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
     return image.copy()  # own the pixels: `small` dies with this function
 
 
+class _LoaderState:
+    """What the pool threads read: plain Python, alive as long as any job holds it."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.closed = False
+
+    def close(self, *_args: object) -> None:
+        self.closed = True
+
+
 class _ThumbnailJob(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, generation: int, name: str, path: Path) -> None:
+    def __init__(self, loader: ThumbnailLoader, state: _LoaderState, name: str, path: Path) -> None:
         super().__init__()
-        self._loader, self._generation, self._name, self._path = loader, generation, name, path
+        self._loader, self._state, self._generation = loader, state, state.generation
+        self._name, self._path = name, path
+
+    def _wanted(self) -> bool:
+        return not self._state.closed and self._generation == self._state.generation
 
     def run(self) -> None:
-        if self._generation != self._loader.generation:
-            return  # the folder changed while this job waited
+        if not self._wanted():
+            return  # the folder changed, or the window closed, while this job waited
         try:
             image = make_thumbnail(self._path)
         except Exception as exc:  # a thumbnail is a comfort: any failure just shows no picture
             log.debug("thumbnail of %s failed: %s", self._path.name, exc)
-            self._loader.failed.emit(self._generation, self._name)
+            self._emit(self._loader.failed, self._generation, self._name)
             return
-        self._loader.ready.emit(self._generation, self._name, image)
+        self._emit(self._loader.ready, self._generation, self._name, image)
+
+    def _emit(self, signal: object, *args: object) -> None:
+        if not self._wanted():
+            return
+        try:
+            signal.emit(*args)   # type: ignore[attr-defined]
+        except RuntimeError:   # the loader went between the check and the emit: nobody wants the picture
+            self._state.closed = True
 
 
 class ThumbnailLoader(QObject):
@@ -54,18 +82,27 @@ class ThumbnailLoader(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.generation = 0
+        self._state = _LoaderState()
+        self.destroyed.connect(self._state.close)   # runs before the pool (a child) waits for its jobs
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # leave the other cores to the window and the model
 
+    @property
+    def generation(self) -> int:
+        """Bumped by reset(): results of an older generation belong to another folder."""
+        return self._state.generation
+
     def reset(self) -> None:
         """Forget queued jobs (a new folder was opened)."""
-        self.generation += 1
+        self._state.generation += 1
         self._pool.clear()
 
     def request(self, name: str, path: Path) -> None:
-        self._pool.start(_ThumbnailJob(self, self.generation, name, path))
+        if not self._state.closed:
+            self._pool.start(_ThumbnailJob(self, self._state, name, path))
 
     def shutdown(self) -> None:
+        """Stop for good (the window closes): drop queued jobs, wait for the running one."""
+        self._state.closed = True
         self.reset()
         self._pool.waitForDone(5000)

@@ -7,7 +7,6 @@ Each worker's run() executes on its own QThread. Results travel back as signals;
 from __future__ import annotations
 
 import logging
-import os
 import weakref
 from typing import Any
 
@@ -34,10 +33,12 @@ def running_threads() -> list[QThread]:
 
 
 def limit_torch_threads() -> None:
-    """Leave one core to the GUI: torch gets cpu_count - 1 threads in workers."""
+    """Torch threads in workers: ukan_core.device.studio_threads() (2 on 2 cores, else cores - 1)."""
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from ukan_core.device import studio_threads
+
+    torch.set_num_threads(studio_threads())
 
 
 class Worker(QObject):
