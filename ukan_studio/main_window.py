@@ -234,6 +234,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         s.status_changed.connect(self._on_session_status_changed)
         s.mask_changed.connect(self._on_session_mask_changed)
         s.save_failed.connect(self._on_job_notice_error)
+        s.save_recovered.connect(self._on_save_recovered)
         self.jobs.job_started.connect(self._on_job_started)
         self.jobs.job_finished.connect(self._on_job_finished)
         self.jobs.progressed.connect(self._on_job_progressed)
@@ -275,8 +276,10 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         save_settings(self.settings)
         self._rebuild_recent_menu()
         self._on_session_status_changed()
-        self.store_label.setText(f"Annotations: {_short_path(store.location)}")
+        self.store_label.setText(f"Annotations: {_short_path(store.location)}"
+                                 + (" (read-only)" if store.read_only else ""))
         self.store_label.setToolTip(str(store.location))
+        self.canvas.editable = not store.read_only
         self.setWindowTitle(f"{Path(path).name} — UKAN Studio")
         if self.session.names:
             self.stack.setCurrentIndex(1)
@@ -286,6 +289,8 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
             self.stack.setCurrentIndex(0)
             self.empty_label.setText(f"No images in {Path(path).name}\n(PNG, JPEG, TIFF, DICOM)")
             self.session.set_current(None)
+        if store.notes:   # read-only folder, another app holds the lock, merged or migrated annotations
+            self.notice.show_message(" · ".join(store.notes), "error" if store.read_only else "info", 20000)
         self._update_enabled()
         return True
 
@@ -366,6 +371,10 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         names = self.session.names
         done = len(self.session.names_with_status("corrected")) if names else 0
         self._docks["imagesDock"].setWindowTitle(f"Images · {done}/{len(names)} corrected" if names else "Images")
+
+    @Slot(str)
+    def _on_save_recovered(self, text: str) -> None:
+        self.notice.show_message(text, "success")
 
     @Slot(str, object)
     def _on_session_mask_changed(self, name: str, rect: Any) -> None:

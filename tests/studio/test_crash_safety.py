@@ -61,7 +61,7 @@ def test_kill_9_after_a_second_loses_no_stroke(image_folder: Path, isolated_home
         proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
-    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png"), cv2.IMREAD_UNCHANGED)
+    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"), cv2.IMREAD_UNCHANGED)
     assert saved is not None, "the mask was never saved"
     assert saved[20, 10:101].all() and saved[60, 10:101].all()
     assert not saved[40, 50]

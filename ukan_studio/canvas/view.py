@@ -67,6 +67,7 @@ class MaskCanvas(pg.GraphicsView):
         self.brush_size = 15
         self.label = 1
         self._mask: np.ndarray | None = None
+        self.editable = True   # False: the mask is shown but no tool changes it (a read-only folder)
         self._image_shape: tuple[int, int] | None = None
         self._grey = False
         self._window: tuple[float, float] | None = None
@@ -187,7 +188,7 @@ class MaskCanvas(pg.GraphicsView):
 
     def mousePressEvent(self, ev: QMouseEvent) -> None:
         button = ev.button()
-        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self._space_down:
+        if button == Qt.MouseButton.LeftButton and self._mask is not None and self.editable and not self._space_down:
             self.setFocus()
             self._begin(self.widget_to_image(ev.position()))
             ev.accept()
