@@ -28,7 +28,7 @@ from ukan_studio.main_window_view import MainWindowView
 from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
-from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
+from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter, name_of
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
 from ukan_studio.panels.retrain import RetrainPanel
@@ -326,7 +326,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     @Slot(QModelIndex, QModelIndex)
     def _on_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            name = str(current.data())
+            name = name_of(current)   # the real file name, not its displayed text
             if name == self.session.current:
                 return   # the filter moved the row, not the user
             self.session.set_current(name)

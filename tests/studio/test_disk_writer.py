@@ -136,3 +136,33 @@ def test_a_failed_save_is_reported_and_tried_again(qtbot, session: Session, monk
     assert session.flush(wait=True) and not session.has_unsaved
     np.testing.assert_array_equal(store.mask("case00.png"), after)
     assert type(store).open(session.folder).status("case00.png") == "corrected"
+
+
+def test_on_a_slow_disk_only_the_newest_snapshot_is_written(session: Session, monkeypatch) -> None:
+    from ukan_studio.canvas.mask_edit import diff_edit
+
+    session.set_current("case00.png")
+    store = session.store
+    gate, started = threading.Event(), threading.Event()
+    real_write = store.write_mask_file
+    written: list[int] = []
+
+    def slow_write(name: str, mask: np.ndarray, *record) -> Path:
+        started.set()
+        gate.wait(10)   # every fsync takes ages
+        written.append(int(mask.sum()))
+        return real_write(name, mask, *record)
+
+    monkeypatch.setattr(store, "write_mask_file", slow_write)
+    for row in range(10):   # ten autosave ticks of painting while the disk is busy with the first
+        before = session.current_mask().copy()
+        after = before.copy()
+        after[row, :20] = 1
+        session.push_edit(diff_edit(before, after), "Brush")
+        session.flush(wait=False)
+        if row == 0:
+            assert started.wait(10)
+    gate.set()
+    assert session.flush(wait=True)
+    assert written == [20, 200], "the first write, then only the newest state; no backlog of superseded ones"
+    assert int(store.mask("case00.png").sum()) == 200

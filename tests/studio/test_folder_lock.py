@@ -1,0 +1,110 @@
+"""Two apps on one folder: the second opens it read-only and refuses edits; a killed app's lock is taken over."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from ukan_studio.canvas.mask_edit import diff_edit
+from ukan_studio.session import Session
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SECOND_APP = textwrap.dedent(
+    """
+    import sys
+    from PySide6.QtWidgets import QApplication
+    from ukan_studio.canvas.mask_edit import diff_edit, paint_segment
+    from ukan_studio.session import Session
+
+    app = QApplication([])
+    session = Session()
+    messages = []
+    session.save_failed.connect(messages.append)
+    session.open_folder(sys.argv[1])
+    print("read-only:", bool(session.read_only), flush=True)
+    for name in ("case00.png", "case02.png"):
+        session.set_current(name)
+        mask = session.current_mask()
+        before = mask.copy()
+        paint_segment(mask, (10, 70), (100, 70), 5, 1)
+        edit = diff_edit(before, mask)
+        mask[:] = before   # the canvas of a read-only window does not paint; the edit is only offered
+        session.push_edit(edit, "Brush stroke")
+    print("saved:", session.flush(wait=True), flush=True)
+    print("refused:", sum("edit refused" in m for m in messages), flush=True)
+    if len(sys.argv) > 2:
+        input()   # hold the folder until killed
+    session.close()
+    """
+)
+
+
+def _env(home: Path) -> dict[str, str]:
+    return dict(os.environ, QT_QPA_PLATFORM="offscreen", UKAN_STUDIO_HOME=str(home),
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def _paint(session: Session, name: str, row: int) -> None:
+    session.set_current(name)
+    before = session.current_mask().copy()
+    after = before.copy()
+    after[row, 5:60] = 1
+    session.push_edit(diff_edit(before, after), "Brush")
+    assert session.flush(wait=True)
+
+
+def test_a_second_app_opens_the_folder_read_only(qtbot, image_folder: Path, isolated_home: Path) -> None:
+    first = Session()
+    first.open_folder(image_folder)
+    try:
+        assert not first.read_only
+        _paint(first, "case00.png", 10)
+        _paint(first, "case01.png", 20)
+        done = subprocess.run([sys.executable, "-c", SECOND_APP, str(image_folder)], cwd=REPO_ROOT,
+                              env=_env(isolated_home), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n")[:3] == ["read-only: True", "saved: True", "refused: 2"], done.stdout
+        index = json.loads((image_folder / ".ukan-studio" / "annotations.json").read_text())["images"]
+        assert {n: r["status"] for n, r in index.items()} == {"case00.png": "corrected", "case01.png": "corrected"}
+        saved = first.store.mask("case00.png")
+        assert saved[10, 5:60].all() and not saved[70].any(), "the second app changed nothing"
+        _paint(first, "case00.png", 30)   # the first app keeps saving as before
+        assert type(first.store).open(image_folder).mask("case00.png")[[10, 30], 5:60].all()
+    finally:
+        first.close()
+    assert not (image_folder / ".ukan-studio" / "lock").exists(), "closing releases the lock"
+
+
+def test_a_killed_apps_lock_is_taken_over(qtbot, image_folder: Path, isolated_home: Path) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", SECOND_APP, str(image_folder), "hold"], cwd=REPO_ROOT,
+                              env=_env(isolated_home), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "read-only: False", holder.stderr.read()
+        blocked = Session()
+        blocked.open_folder(image_folder)
+        assert blocked.read_only and f"process {holder.pid}" in blocked.read_only
+        blocked.close()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        for stream in (holder.stdin, holder.stdout, holder.stderr):
+            stream.close()
+    session = Session()
+    session.open_folder(image_folder)
+    try:
+        assert not session.read_only, "a dead process's lock is stale"
+        owner = json.loads((image_folder / ".ukan-studio" / "lock").read_text())
+        assert owner["pid"] == os.getpid()
+        _paint(session, "case03.png", 40)
+        assert np.count_nonzero(session.store.mask("case03.png")) == 55
+    finally:
+        session.close()
