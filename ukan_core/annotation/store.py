@@ -29,6 +29,7 @@ from ukan_core.annotation import lock as folder_lock
 from ukan_core.annotation import statuses
 from ukan_core.annotation.keys import display_name, mask_file_name
 from ukan_core.annotation.migration import UNASSIGNED_FOLDER, plan_migration, unlabel_ambiguous
+from ukan_core.annotation.recovery import STATUS_CHUNK, chunk_text, records_from_masks, wins_over
 from ukan_core.atomic import atomic_write_text, remove_stale_partials
 from ukan_core.errors import StoreError
 from ukan_core.paths import user_data_dir
@@ -36,7 +37,6 @@ from ukan_core.paths import user_data_dir
 STORE_FOLDER = ".ukan-studio"
 INDEX_FILE = "annotations.json"
 MASKS_FOLDER = "masks"
-STATUS_CHUNK = "ukan-status"
 STATUSES = statuses.STATUSES
 FORMAT_VERSION = 2
 DEFAULT_CLASSES = ("background", "foreground")
@@ -323,11 +323,10 @@ class AnnotationStore:
             raise StoreError(f"{display_name(name)}: a mask must be 2-D (H, W), got shape {mask.shape}")
         mask = mask.astype(np.uint8, copy=False)
         path = self.location / MASKS_FOLDER / mask_file_name(name)
-        chunk = dict(record or self.record(name), name=name, frame=0)
-        chunk.pop("mask", None)
+        text = {STATUS_CHUNK: chunk_text(name, record or self.record(name))}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return write_mask(path, mask, text={STATUS_CHUNK: json.dumps(chunk, sort_keys=True)})
+            return write_mask(path, mask, text=text)
         except OSError as exc:
             raise StoreError(f"{display_name(name)}: cannot save the mask in {path.parent} "
                              f"({exc.strerror or exc}); free space or check permissions") from exc
@@ -369,36 +368,14 @@ class AnnotationStore:
 
     def _reconcile_with_masks(self) -> None:
         """Masks written after the index (a crash in between) or missing from it give their own record."""
-        from ukan_core.io.masks import read_mask_text
-
         try:
             index_time = self.index_path.stat().st_mtime
         except OSError:
             index_time = 0.0
-        known = {record.get("mask") for record in self._records.values()}
-        try:
-            entries = [e for e in os.scandir(self.location / MASKS_FOLDER)
-                       if e.name.endswith(".png") and not e.name.startswith(".")]
-        except OSError:
-            return
-        for entry in entries:
-            try:
-                if entry.name in known and entry.stat().st_mtime < index_time:
-                    continue
-                text = read_mask_text(entry.path).get(STATUS_CHUNK)
-            except OSError:
-                continue
-            try:
-                chunk = json.loads(text) if text else None
-                name = chunk.pop("name") if isinstance(chunk, dict) else None
-            except ValueError:
-                continue
-            if not isinstance(name, str) or mask_file_name(name) != entry.name:
-                continue
-            chunk.pop("frame", None)
-            chunk["mask"] = entry.name
-            if self._records.get(name) != chunk:
-                self._records[name] = chunk
+        known = {str(record.get("mask")) for record in self._records.values()}
+        for name, record in records_from_masks(self.location / MASKS_FOLDER, index_time, known).items():
+            if self._records.get(name) != record:
+                self._records[name] = record
                 self._sources.pop(name, None)
                 self._needs_index = True
 
@@ -406,8 +383,7 @@ class AnnotationStore:
         """Merge the records of `other` (newest per image wins; the user's work beats a prediction)."""
         taken = []
         for name, theirs in other._records.items():
-            ours = self._records.get(name)
-            if ours is not None and _merge_key(ours) >= _merge_key(theirs):
+            if not wins_over(theirs, self._records.get(name)):
                 continue
             source = other.mask_path(name)
             if statuses.rules(str(theirs.get("status"))).has_mask and not source.is_file():
@@ -433,6 +409,3 @@ class AnnotationStore:
             os.replace(source, source.with_name(f"{source.name}.merged-{datetime.now().strftime('%Y%m%dT%H%M%S')}"))
         self._merged_from = None
 
-
-def _merge_key(record: dict[str, Any]) -> tuple[int, str]:
-    return statuses.merge_rank(str(record.get("status", statuses.UNLABELLED))), str(record.get("updated", ""))
