@@ -235,6 +235,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         s.mask_changed.connect(self._on_session_mask_changed)
         s.save_failed.connect(self._on_job_notice_error)
         s.save_recovered.connect(self._on_save_recovered)
+        s.info.connect(self._on_session_info)
         self.jobs.job_started.connect(self._on_job_started)
         self.jobs.job_finished.connect(self._on_job_finished)
         self.jobs.progressed.connect(self._on_job_progressed)
@@ -375,6 +376,10 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     @Slot(str)
     def _on_save_recovered(self, text: str) -> None:
         self.notice.show_message(text, "success")
+
+    @Slot(str)
+    def _on_session_info(self, text: str) -> None:
+        self.notice.show_message(text, "info", 15000)
 
     @Slot(str, object)
     def _on_session_mask_changed(self, name: str, rect: Any) -> None:

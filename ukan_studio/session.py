@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
 from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
+from ukan_core.annotation.export import renamed_exports
 from ukan_core.annotation.keys import display_name
 from ukan_core.errors import UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
@@ -66,6 +67,7 @@ class Session(QObject):
     status_changed = Signal(str, str)    # image name, new status
     save_failed = Signal(str)            # one line
     save_recovered = Signal(str)         # one line: saves that had failed went through
+    info = Signal(str)                   # one line worth telling the user (e.g. renamed export files)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -397,7 +399,12 @@ class Session(QObject):
             raise UkanError(f"export scope {scope!r}: unknown; use {', '.join(statuses.EXPORT_SCOPES)}")
         pool = (selected or []) if scope == "selected" else self.names
         names = [n for n in pool if statuses.in_export_scope(self.status(n), scope)]
-        return export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
+        written = export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
+        renamed = renamed_exports(n for n in names if self.store.mask_path(n).is_file())
+        if renamed:   # two images shared a stem: say which file holds which mask
+            shown = ", ".join(f"{display_name(n)} as {t}" for n, t in renamed[:3])
+            self.info.emit(f"Same names: exported {shown}" + (f" and {len(renamed) - 3} more" if len(renamed) > 3 else ""))
+        return written
 
     def close(self) -> bool:
         """Save everything and drop the folder (releasing its lock); False, keeping all, when saves fail."""

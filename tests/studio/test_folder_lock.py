@@ -108,3 +108,28 @@ def test_a_killed_apps_lock_is_taken_over(qtbot, image_folder: Path, isolated_ho
         assert np.count_nonzero(session.store.mask("case03.png")) == 55
     finally:
         session.close()
+
+
+def test_a_read_only_window_does_not_paint_and_says_why(qtbot, image_folder: Path) -> None:
+    import socket
+
+    from tests.studio.conftest import stroke
+    from ukan_studio.app import create_main_window
+
+    (image_folder / ".ukan-studio").mkdir()
+    other = {"pid": 1, "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00"}   # pid 1 is alive
+    (image_folder / ".ukan-studio" / "lock").write_text(json.dumps(other))
+    win = create_main_window(image_folder, warm_up=False)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    win.canvas.fit()
+    assert "another UKAN Studio" in win.notice.text and "read-only" in win.store_label.text()
+    stroke(qtbot, win.canvas, [(10, 10), (80, 40)])
+    assert not win.current_mask().any(), "the brush does not change a mask that cannot be saved"
+    assert not win.session.set_prediction("case01.png", np.ones((96, 128), np.uint8), "m")   # a Segment result
+    assert "case01.png: prediction not stored" in win.notice.text
+    win.close()
+    assert json.loads((image_folder / ".ukan-studio" / "lock").read_text())["pid"] == 1, "the other's lock stays"
+    assert not (image_folder / ".ukan-studio" / "masks").exists()

@@ -135,3 +135,33 @@ def test_the_status_table_decides_segment_retrain_and_export() -> None:
     assert not statuses.segment_may_overwrite("a-status-of-a-newer-app"), "unknown work is never overwritten"
     with pytest.raises(ValueError, match="export scope"):
         statuses.in_export_scope("corrected", "everything")
+
+
+def test_the_window_keeps_same_stem_images_apart_and_says_how_it_exported_them(qtbot, tmp_path: Path) -> None:
+    from tests.studio.conftest import stroke
+    from ukan_studio.app import create_main_window
+
+    folder = _same_stem_folder(tmp_path)
+    win = create_main_window(folder, warm_up=False)
+    qtbot.addWidget(win)
+    win.resize(1100, 760)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.session.names == ["scan.jpg", "scan.png", "scan.tif"]
+    win.canvas.fit()
+    stroke(qtbot, win.canvas, [(5, 5), (30, 5)])
+    first = win.current_mask()
+    from PySide6.QtGui import QAction
+
+    win.findChild(QAction, "actionNextImage").trigger()
+    assert win.session.current == "scan.png"
+    assert not win.current_mask().any(), "a stroke on scan.jpg does not appear on scan.png"
+    stroke(qtbot, win.canvas, [(5, 25), (30, 25)])
+    second = win.current_mask()
+    written = win.export_masks(tmp_path / "out", scope="corrected", mode="labels")
+    assert sorted(p.name for p in written) == ["scan.png", "scan_png.png"]
+    assert "scan.png as scan_png.png" in win.notice.text
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "out" / "scan.png"), cv2.IMREAD_UNCHANGED), first)
+    np.testing.assert_array_equal(cv2.imread(str(tmp_path / "out" / "scan_png.png"), cv2.IMREAD_UNCHANGED), second)
+    assert win.session.status("scan.tif") == "unlabelled"
+    win.close()
