@@ -51,8 +51,8 @@ def test_segment_all_skips_corrected_images(model_window, qtbot, image_folder: P
     assert model_window.session.status("case00.png") == "corrected"
     for name in ("case01.png", "case02.png", "case03.png"):
         assert model_window.session.status(name) == "predicted"
-        assert (image_folder / ".ukan-studio" / "masks" / name).is_file()
-    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png"), cv2.IMREAD_UNCHANGED)
+        assert (image_folder / ".ukan-studio" / "masks" / f"{name}@0.png").is_file()
+    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(saved, corrected)
 
 
