@@ -27,7 +27,7 @@ from PySide6.QtGui import QUndoGroup, QUndoStack
 from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
 from ukan_core.annotation.export import renamed_exports
 from ukan_core.annotation.keys import display_name
-from ukan_core.errors import UkanError
+from ukan_core.errors import StoreError, UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.disk_writer import DiskWriter
@@ -104,7 +104,9 @@ class Session(QObject):
         path = Path(folder).expanduser()
         bundled = path.resolve() == samples_dir().resolve()
         names = scan_image_names(path)
-        self.flush(wait=True)
+        if not self.flush(wait=True) and self.has_unsaved:
+            raise StoreError(f"{display_name(path.name)}: not opened, edits in the open folder could not be "
+                             f"saved yet; free space (they are retried) or close the window to export them")
         self._drop_all_history()
         if self.store is not None:
             self.store.close()

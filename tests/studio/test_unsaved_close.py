@@ -136,3 +136,15 @@ def test_a_really_full_disk_then_retry_after_freeing_space(qtbot, tiny_disk: Pat
     store = AnnotationStore.open(folder)
     assert store.status("case00.png") == "corrected"
     np.testing.assert_array_equal(store.mask("case00.png"), painted)
+
+
+def test_another_folder_is_not_opened_over_unsaved_edits(window, qtbot, monkeypatch, tmp_path: Path) -> None:
+    disk = _disk_full(monkeypatch)
+    stroke(qtbot, window.canvas, [(10, 20), (100, 20)])
+    other = tmp_path / "other"
+    other.mkdir()
+    assert not window.open_folder(other)
+    assert "could not be saved" in window.notice.text
+    assert window.session.current == "case00.png" and window.current_mask()[20, 10:101].all()
+    disk["full"] = False
+    assert window.open_folder(other), "once saved, the other folder opens"
