@@ -62,9 +62,11 @@ class Session(QObject):
     """State of one opened folder; every method runs on the GUI thread."""
 
     folder_opened = Signal(str)          # folder path
-    current_changed = Signal(str)        # image name ("" for none)
-    mask_changed = Signal(str, object)   # image name, changed rect (top, left, bottom, right) or None
-    status_changed = Signal(str, str)    # image name, new status
+    # Image names travel as `object`: a `str` signal would turn them into QStrings, which drop the
+    # undecodable bytes of a file name that is not UTF-8 (the name would then match no file).
+    current_changed = Signal(object)         # image name ("" for none)
+    mask_changed = Signal(object, object)    # image name, changed rect (top, left, bottom, right) or None
+    status_changed = Signal(object, str)     # image name, new status
     save_failed = Signal(str)            # one line
     save_recovered = Signal(str)         # one line: saves that had failed went through
     info = Signal(str)                   # one line worth telling the user (e.g. renamed export files)

@@ -86,7 +86,13 @@ def test_a_name_that_is_not_utf8_opens_paints_and_saves(qtbot, odd_name_folder: 
     assert win.session.names == [name]
     assert win.session.current == name and win.session.image is not None, win.session.image_error
     assert win.image_model.index(0).data() == "caf\\xe9 scan.png", "a readable form is shown"
+    from PySide6.QtCore import Qt
+
+    qtbot.waitUntil(lambda: win.image_model.index(0).data(Qt.ItemDataRole.DecorationRole) is not None, timeout=5000)
+    told: list[str] = []
+    win.session.mask_changed.connect(lambda changed, _rect: told.append(changed))
     stroke(qtbot, win.canvas, [(20, 20), (60, 20)])
+    assert told and set(told) == {name}, "signals carry the real name (the canvas refreshes the right image)"
     win.close()
     store = AnnotationStore.open(folder)
     assert store.status(name) == "corrected" and store.mask(name)[20, 25]
