@@ -165,3 +165,26 @@ def test_the_window_keeps_same_stem_images_apart_and_says_how_it_exported_them(q
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "out" / "scan_png.png"), cv2.IMREAD_UNCHANGED), second)
     assert win.session.status("scan.tif") == "unlabelled"
     win.close()
+
+
+def test_a_migration_that_cannot_write_gives_the_folder_back(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    import ukan_core.io.masks as masks_module
+    from ukan_core.errors import StoreError
+
+    folder = _same_stem_folder(tmp_path)
+    _old_store(folder, {"scan.png": "corrected"}, {"scan": _mask(5)})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(masks_module, "write_mask", full)
+    with pytest.raises(StoreError, match="scan.png: cannot save the mask .*No space left"):
+        AnnotationStore.open(folder, writer=True)
+    assert not (folder / ".ukan-studio" / "lock").exists()
+    assert (folder / ".ukan-studio" / "masks" / "scan.png").is_file(), "the old mask is untouched"
+    monkeypatch.undo()
+    store = AnnotationStore.open(folder, writer=True)
+    store.close()
+    np.testing.assert_array_equal(AnnotationStore.open(folder).mask("scan.png"), _mask(5))

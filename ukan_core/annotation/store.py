@@ -150,7 +150,11 @@ class AnnotationStore:
         self.locked = True
         for folder in (self.location, self.location / MASKS_FOLDER):
             remove_stale_partials(folder)
-        self._apply_repairs()
+        try:
+            self._apply_repairs()
+        except StoreError:
+            self.close()   # a store that could not be repaired is not opened: give the folder back
+            raise
         self.finish_merge()
 
     def _apply_repairs(self) -> None:
