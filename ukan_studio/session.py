@@ -407,7 +407,8 @@ class Session(QObject):
         renamed = renamed_exports(n for n in names if self.store.mask_path(n).is_file())
         if renamed:   # two images shared a stem: say which file holds which mask
             shown = ", ".join(f"{display_name(n)} as {t}" for n, t in renamed[:3])
-            self.info.emit(f"Same names: exported {shown}" + (f" and {len(renamed) - 3} more" if len(renamed) > 3 else ""))
+            more = f" and {len(renamed) - 3} more" if len(renamed) > 3 else ""
+            self.info.emit(f"Same names: exported {shown}{more}")
         return written
 
     def close(self) -> bool:

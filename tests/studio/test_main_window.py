@@ -110,8 +110,7 @@ def test_switching_images_saves_and_reopening_restores_the_edit(window, qtbot, i
 def test_autosave_writes_within_a_second(window, qtbot, image_folder: Path) -> None:
     stroke(qtbot, window.canvas, [(50, 50), (60, 50)])
     target = image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"
-    qtbot.waitUntil(target.exists, timeout=1000)
-    assert not window.session.has_unsaved
+    qtbot.waitUntil(lambda: target.exists() and not window.session.has_unsaved, timeout=1000)   # mask and index
 
 
 def test_export_writes_pngs_equal_to_the_masks_and_never_overwrites(window, qtbot, tmp_path: Path) -> None:

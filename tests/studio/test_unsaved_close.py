@@ -19,11 +19,15 @@ import ukan_core.io.masks as masks_module
 
 def _answer(button: str, before=None) -> None:
     """Click `button` of the unsaved-edits dialog as soon as it shows (running `before` first)."""
+    tries = [250]   # ~5 s, then give up (the test's own assertions say what went wrong)
+
     def click() -> None:
         box = next((w for w in QApplication.topLevelWidgets()
                     if w.objectName() == "unsavedEditsDialog" and w.isVisible()), None)
         if box is None:
-            QTimer.singleShot(20, click)
+            tries[0] -= 1
+            if tries[0] > 0:
+                QTimer.singleShot(20, click)
             return
         if before is not None:
             before()

@@ -108,7 +108,8 @@ class AnnotationStore:
         self._reconcile_with_masks()
 
     @classmethod
-    def open(cls, folder: str | os.PathLike[str], *, beside_images: bool = True, writer: bool = False) -> AnnotationStore:
+    def open(cls, folder: str | os.PathLike[str], *, beside_images: bool = True,
+             writer: bool = False) -> AnnotationStore:
         """Open (or prepare) the store of `folder`; falls back to a per-user location if read-only.
 
         `beside_images=False` always uses the per-user location (e.g. for bundled samples).
@@ -124,7 +125,8 @@ class AnnotationStore:
                                       not in_place.exists() and _is_writable(folder))
         if writable:
             store = cls(folder, in_place)
-            if beside_images and (fallback / INDEX_FILE).is_file():
+            in_use = folder_lock.read_owner(fallback / folder_lock.LOCK_FILE)
+            if (fallback / INDEX_FILE).is_file() and folder_lock.is_stale(in_use):   # not while an app writes there
                 store._take_fallback(cls(folder, fallback))
         else:
             store = cls(folder, fallback)
@@ -160,12 +162,6 @@ class AnnotationStore:
     def _apply_repairs(self) -> None:
         """Put migrated and merged masks at their key paths and write the index (format 2)."""
         masks = self.location / MASKS_FOLDER
-        for path, _names in self._ambiguous.items():
-            aside = self.location / UNASSIGNED_FOLDER / path.name
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.replace(path, aside)
-        self._ambiguous = {}
         for name, source in list(self._sources.items()):
             mask = self._read(source)
             self._sources.pop(name, None)
@@ -177,6 +173,12 @@ class AnnotationStore:
         if self._needs_index:
             self._write_index()
             self._needs_index = False
+        for path in self._ambiguous:   # only once the index no longer points at them
+            aside = self.location / UNASSIGNED_FOLDER / path.name
+            with contextlib.suppress(OSError):
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, aside)
+        self._ambiguous = {}
 
     def close(self) -> None:
         """Release the folder lock (the store can still be read)."""
