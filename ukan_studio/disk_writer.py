@@ -61,13 +61,14 @@ class DiskWriter(QObject):
         self.superseded = 0          # writes dropped because a newer one of the same file came first
 
     def submit(self, key: str, write: Callable[[], object], *, payload: Any = None, tag: str = "",
-               keep_last: bool = False) -> None:
+               keep_last: bool = False, first: bool = False) -> None:
         """Queue `write()` for file `key`, replacing a queued, not yet started write of the same key.
 
         The replacement takes the old one's place in the order, or with `keep_last` moves to the end
         (for a file that must land after everything submitted before it, like the index after its
-        masks). `payload` is what the file will hold (`pending(key)` returns it); `tag` names it in
-        failures.
+        masks); `first` puts it ahead of every queued write (the user's own edit ahead of a backlog
+        of predictions). `payload` is what the file will hold (`pending(key)` returns it); `tag`
+        names it in failures.
         """
         with self._lock:
             self._number += 1
@@ -77,6 +78,8 @@ class DiskWriter(QObject):
                 if keep_last:
                     del self._queue[key]
             self._queue[key] = job
+            if first:
+                self._queue.move_to_end(key, last=False)
             if payload is not None:
                 self._latest[key] = (job.number, payload)
             self._changed.notify_all()

@@ -297,7 +297,8 @@ class Session(QObject):
                 ok = False
                 self.save_failed.emit(str(exc))
                 continue
-            self._write_mask(name, mask.copy())   # a snapshot: the canvas keeps editing the live mask
+            # a snapshot (the canvas keeps editing the live mask); the user's own work goes first
+            self._write_mask(name, mask.copy(), first=not statuses.segment_may_overwrite(status))
         if self._index_dirty:
             store, text = self.store, self.store.index_text()
             self._index_dirty = False
@@ -359,14 +360,14 @@ class Session(QObject):
                     self._masks[failure.tag] = unsaved
                     self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
 
-    def _write_mask(self, name: str, mask: np.ndarray) -> None:
+    def _write_mask(self, name: str, mask: np.ndarray, *, first: bool = False) -> None:
         """Hand the mask file of `name` (with its record inside) to the writer thread; the index follows."""
         store = self.store
         assert store is not None
         self._index_dirty = True
         record = store.record(name)   # a snapshot taken on this thread: the writer never reads the records
         self._writer.submit(self._mask_key(name), lambda: store.write_mask_file(name, mask, record),
-                            payload=mask, tag=name)
+                            payload=mask, tag=name, first=first)
 
     def _mask_key(self, name: str) -> str:
         assert self.store is not None

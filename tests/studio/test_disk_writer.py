@@ -166,3 +166,32 @@ def test_on_a_slow_disk_only_the_newest_snapshot_is_written(session: Session, mo
     assert session.flush(wait=True)
     assert written == [20, 200], "the first write, then only the newest state; no backlog of superseded ones"
     assert int(store.mask("case00.png").sum()) == 200
+
+
+def test_a_correction_is_written_before_a_backlog_of_predictions(session: Session, monkeypatch) -> None:
+    from ukan_studio.canvas.mask_edit import diff_edit
+
+    session.set_current("case00.png")
+    store = session.store
+    gate, started = threading.Event(), threading.Event()
+    real_write = store.write_mask_file
+    order: list[str] = []
+
+    def slow_write(name: str, mask: np.ndarray, *record) -> Path:
+        started.set()
+        gate.wait(10)
+        order.append(name)
+        return real_write(name, mask, *record)
+
+    monkeypatch.setattr(store, "write_mask_file", slow_write)
+    for name in ("case01.png", "case02.png", "case03.png"):   # Segment all on a slow share
+        assert session.set_prediction(name, np.ones((96, 128), np.uint8), "m")
+    assert started.wait(10)
+    before = session.current_mask().copy()
+    after = before.copy()
+    after[5:9, 5:9] = 1
+    session.push_edit(diff_edit(before, after), "Brush")
+    session.flush(wait=False)
+    gate.set()
+    assert session.flush(wait=True)
+    assert order == ["case01.png", "case00.png", "case02.png", "case03.png"], "the stroke jumps the queue"
