@@ -31,12 +31,11 @@ from ukan_core.errors import StoreError, UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.disk_writer import DiskWriter
+from ukan_studio.save_retry import SaveRetry
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_MS = 300      # well inside the promised 1 s, with room for a slow disk's fsyncs
-RETRY_FIRST_MS = 1000  # a failed save is tried again after 1 s, then 2, 4, ... up to RETRY_MAX_MS
-RETRY_MAX_MS = 30_000
 MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in memory
 
 
@@ -92,10 +91,8 @@ class Session(QObject):
         self._autosave.timeout.connect(self._on_autosave_timeout)
         self._writer = DiskWriter(self)
         self._writer.failed.connect(self._on_write_failed)
-        self._retry = QTimer(self)
-        self._retry.setSingleShot(True)
-        self._retry.timeout.connect(self._on_retry_timeout)
-        self._retry_ms = RETRY_FIRST_MS
+        self._retry = SaveRetry(self)
+        self._retry.due.connect(self._on_retry_due)
         self._failing = False
 
     # -- folder and current image -----------------------------------------------------------
@@ -317,7 +314,7 @@ class Session(QObject):
         self._report_failures()
 
     @Slot()
-    def _on_retry_timeout(self) -> None:
+    def _on_retry_due(self) -> None:
         """Try the failed saves again; the outcome is checked once the writer is done."""
         self._failing = False
         self.flush(wait=False)
@@ -328,13 +325,8 @@ class Session(QObject):
         if self._writer.busy:
             QTimer.singleShot(100, self, self._check_recovered)
         elif self._report_failures() and not self._failing and self.store is not None:
-            self._retry_ms = RETRY_FIRST_MS
+            self._retry.succeeded()
             self.save_recovered.emit("The edits that could not be saved are saved now")
-
-    def _schedule_retry(self) -> None:
-        if not self._retry.isActive():
-            self._retry.start(self._retry_ms)
-            self._retry_ms = min(self._retry_ms * 2, RETRY_MAX_MS)
 
     def _report_failures(self) -> bool:
         """Mark the writes that failed as unsaved again and say so once; True when there were none."""
@@ -342,7 +334,7 @@ class Session(QObject):
         self._requeue(failures)
         if failures:
             self._failing = True
-            self._schedule_retry()
+            self._retry.failed()
             self.save_failed.emit(failures[0].message if len(failures) == 1 else
                                   f"{failures[0].message} (and {len(failures) - 1} more files not saved)")
         return not failures
