@@ -117,7 +117,10 @@ def test_a_read_only_window_does_not_paint_and_says_why(qtbot, image_folder: Pat
     from ukan_studio.app import create_main_window
 
     (image_folder / ".ukan-studio").mkdir()
-    other = {"pid": 1, "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00"}   # pid 1 is alive
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    other = {"pid": 1, "host": socket.gethostname(), "started": now}   # pid 1 is alive (and older than the lock)
     (image_folder / ".ukan-studio" / "lock").write_text(json.dumps(other))
     win = create_main_window(image_folder, warm_up=False)
     qtbot.addWidget(win)
@@ -133,3 +136,18 @@ def test_a_read_only_window_does_not_paint_and_says_why(qtbot, image_folder: Pat
     win.close()
     assert json.loads((image_folder / ".ukan-studio" / "lock").read_text())["pid"] == 1, "the other's lock stays"
     assert not (image_folder / ".ukan-studio" / "masks").exists()
+
+
+def test_a_lock_whose_pid_now_belongs_to_a_newer_process_is_stale(tmp_path: Path) -> None:
+    import socket
+
+    from ukan_core.annotation import lock
+
+    if not Path("/proc/1/stat").is_file():
+        import pytest
+
+        pytest.skip("process start times are read from /proc (Linux)")
+    reused = lock.LockOwner(os.getpid(), socket.gethostname(), "2000-01-01T00:00:00+00:00")
+    assert lock.is_stale(reused), "our pid started long after that lock was written: its owner is gone"
+    assert not lock.is_stale(lock.LockOwner(1, socket.gethostname(), "2099-01-01T00:00:00+00:00"))
+    assert not lock.is_stale(lock.LockOwner(1, "another-host", "2000-01-01T00:00:00+00:00"))

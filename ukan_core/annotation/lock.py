@@ -58,10 +58,25 @@ def _alive(pid: int) -> bool:
 
 
 def is_stale(owner: LockOwner | None) -> bool:
-    """True when nobody holds the lock any more: unreadable, or this host and a dead pid."""
+    """True when nobody holds the lock any more: unreadable, or this host and a dead pid (or a pid
+    that a newer process got after the owner died, where the system says when processes started)."""
     if owner is None:
         return True
-    return owner.host == socket.gethostname() and not _alive(owner.pid)
+    if owner.host != socket.gethostname():
+        return False   # another machine's process cannot be checked from here
+    return not _alive(owner.pid) or _started_after(owner.pid, owner.started)
+
+
+def _started_after(pid: int, started: str) -> bool:
+    """True when process `pid` started clearly after `started` (so it is not the lock's owner); Linux only."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime"))
+        began = boot + int(stat[19]) / os.sysconf("SC_CLK_TCK")
+        return began > datetime.fromisoformat(started).timestamp() + 2.0
+    except (OSError, ValueError, IndexError, StopIteration):
+        return False   # cannot tell: trust the pid
 
 
 def acquire(location: Path) -> LockOwner | None:

@@ -50,7 +50,8 @@ class ImageListModel(QAbstractListModel):
         if role == STATUS_ROLE:
             return "error" if name in self._errors else self._session.status(name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{display_name(name)}\n{STATUS_TEXT[self.data(index, STATUS_ROLE)]}"
+            status = self.data(index, STATUS_ROLE)
+            return f"{display_name(name)}\n{STATUS_TEXT.get(status, status)}"
         if role == Qt.ItemDataRole.DecorationRole:
             if name not in self._thumbs and self._session.folder is not None:
                 self._thumbs[name] = None
