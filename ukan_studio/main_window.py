@@ -236,6 +236,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         s.save_failed.connect(self._on_job_notice_error)
         s.save_recovered.connect(self._on_save_recovered)
         s.info.connect(self._on_session_info)
+        self.canvas.edit_refused.connect(self._on_canvas_edit_refused)
         self.jobs.job_started.connect(self._on_job_started)
         self.jobs.job_finished.connect(self._on_job_finished)
         self.jobs.progressed.connect(self._on_job_progressed)
@@ -376,6 +377,10 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     @Slot(str)
     def _on_save_recovered(self, text: str) -> None:
         self.notice.show_message(text, "success")
+
+    @Slot()
+    def _on_canvas_edit_refused(self) -> None:
+        self._show_error(self.session.read_only or "This mask cannot be edited")
 
     @Slot(str)
     def _on_session_info(self, text: str) -> None:

@@ -113,6 +113,8 @@ def test_a_killed_apps_lock_is_taken_over(qtbot, image_folder: Path, isolated_ho
 def test_a_read_only_window_does_not_paint_and_says_why(qtbot, image_folder: Path) -> None:
     import socket
 
+    from PySide6.QtGui import QAction
+
     from tests.studio.conftest import stroke
     from ukan_studio.app import create_main_window
 
@@ -129,10 +131,13 @@ def test_a_read_only_window_does_not_paint_and_says_why(qtbot, image_folder: Pat
     qtbot.waitExposed(win)
     win.canvas.fit()
     assert "another UKAN Studio" in win.notice.text and "read-only" in win.store_label.text()
+    win.findChild(QAction, "actionNextImage").trigger()   # another image: the opening notice is gone
+    assert "another UKAN Studio" not in win.notice.text
     stroke(qtbot, win.canvas, [(10, 10), (80, 40)])
     assert not win.current_mask().any(), "the brush does not change a mask that cannot be saved"
-    assert not win.session.set_prediction("case01.png", np.ones((96, 128), np.uint8), "m")   # a Segment result
-    assert "case01.png: prediction not stored" in win.notice.text
+    assert "another UKAN Studio" in win.notice.text, "pressing the brush says why nothing happens"
+    assert not win.session.set_prediction("case02.png", np.ones((96, 128), np.uint8), "m")   # a Segment result
+    assert "case02.png: prediction not stored" in win.notice.text
     win.close()
     assert json.loads((image_folder / ".ukan-studio" / "lock").read_text())["pid"] == 1, "the other's lock stays"
     assert not (image_folder / ".ukan-studio" / "masks").exists()

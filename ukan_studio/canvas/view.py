@@ -34,6 +34,7 @@ class MaskCanvas(pg.GraphicsView):
     window_changed = Signal(float, float)    # center, width
     brush_size_changed = Signal(int)
     stroke_active = Signal(bool)             # True while the left button is drawing
+    edit_refused = Signal()                  # the left button was pressed on a mask that may not be edited
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
@@ -188,7 +189,11 @@ class MaskCanvas(pg.GraphicsView):
 
     def mousePressEvent(self, ev: QMouseEvent) -> None:
         button = ev.button()
-        if button == Qt.MouseButton.LeftButton and self._mask is not None and self.editable and not self._space_down:
+        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self.editable:
+            self.edit_refused.emit()
+            ev.accept()
+            return
+        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self._space_down:
             self.setFocus()
             self._begin(self.widget_to_image(ev.position()))
             ev.accept()
