@@ -48,6 +48,8 @@ def read_owner(path: Path) -> LockOwner | None:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":   # os.kill(pid, 0) would send Ctrl+C there
+        return _alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -55,6 +57,20 @@ def _alive(pid: int) -> bool:
     except (PermissionError, OSError):
         return True   # exists but belongs to someone else (or we cannot tell): not stale
     return True
+
+
+def _alive_windows(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32   # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)   # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() != 87   # ERROR_INVALID_PARAMETER: no such process
+    try:
+        code = ctypes.c_ulong()
+        return not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value == 259   # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def is_stale(owner: LockOwner | None) -> bool:
