@@ -60,7 +60,7 @@ def natural_key(name: str) -> tuple[object, ...]:
 class Session(QObject):
     """State of one opened folder; every method runs on the GUI thread."""
 
-    folder_opened = Signal(str)          # folder path
+    folder_opened = Signal(object)           # folder path (str)
     # Image names travel as `object`: a `str` signal would turn them into QStrings, which drop the
     # undecodable bytes of a file name that is not UTF-8 (the name would then match no file).
     current_changed = Signal(object)         # image name ("" for none)
