@@ -29,7 +29,7 @@ from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
 from ukan_studio.panels.history import HistoryView
-from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
+from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter, name_of
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
 from ukan_studio.panels.retrain import RetrainPanel
@@ -234,6 +234,9 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         s.status_changed.connect(self._on_session_status_changed)
         s.mask_changed.connect(self._on_session_mask_changed)
         s.save_failed.connect(self._on_job_notice_error)
+        s.save_recovered.connect(self._on_save_recovered)
+        s.info.connect(self._on_session_info)
+        self.canvas.edit_refused.connect(self._on_canvas_edit_refused)
         self.jobs.job_started.connect(self._on_job_started)
         self.jobs.job_finished.connect(self._on_job_finished)
         self.jobs.progressed.connect(self._on_job_progressed)
@@ -275,8 +278,10 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         save_settings(self.settings)
         self._rebuild_recent_menu()
         self._on_session_status_changed()
-        self.store_label.setText(f"Annotations: {_short_path(store.location)}")
+        self.store_label.setText(f"Annotations: {_short_path(store.location)}"
+                                 + (" (read-only)" if store.read_only else ""))
         self.store_label.setToolTip(str(store.location))
+        self.canvas.editable = not store.read_only
         self.setWindowTitle(f"{Path(path).name} — UKAN Studio")
         self._update_hint_title()
         if self.session.names:
@@ -287,6 +292,8 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
             self.stack.setCurrentIndex(0)
             self.empty_label.setText(f"No images in {Path(path).name}\n(PNG, JPEG, TIFF, DICOM)")
             self.session.set_current(None)
+        if store.notes:   # read-only folder, another app holds the lock, merged or migrated annotations
+            self.notice.show_message(" · ".join(store.notes), "error" if store.read_only else "info", 20000)
         self._update_enabled()
         return True
 
@@ -322,7 +329,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     @Slot(QModelIndex, QModelIndex)
     def _on_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            name = str(current.data())
+            name = name_of(current)   # the real file name, not its displayed text
             if name == self.session.current:
                 return   # the filter moved the row, not the user
             self.session.set_current(name)
@@ -367,6 +374,18 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         names = self.session.names
         done = len(self.session.names_with_status("corrected")) if names else 0
         self._docks["imagesDock"].setWindowTitle(f"Images · {done}/{len(names)} corrected" if names else "Images")
+
+    @Slot(str)
+    def _on_save_recovered(self, text: str) -> None:
+        self.notice.show_message(text, "success")
+
+    @Slot()
+    def _on_canvas_edit_refused(self) -> None:
+        self._show_error(self.session.read_only or "This mask cannot be edited")
+
+    @Slot(str)
+    def _on_session_info(self, text: str) -> None:
+        self.notice.show_message(text, "info", 15000)
 
     @Slot(str, object)
     def _on_session_mask_changed(self, name: str, rect: Any) -> None:

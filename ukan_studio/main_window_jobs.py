@@ -13,13 +13,14 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from ukan_core.annotation import ExportConflictError
 from ukan_core.errors import UkanError
 from ukan_core.progress import Progress
-from ukan_studio.mask_export import ExportConflictError
 from ukan_studio.panels.export_dialog import ask_export_options
 from ukan_studio.panels.retrain import progress_text
 from ukan_studio.progress_bar import show_progress_on
 from ukan_studio.settings import save_settings
+from ukan_studio.unsaved_close import close_session_or_ask
 from ukan_studio.workers.explain import ExplainWorker
 from ukan_studio.workers.generate import GenerateWorker, TrainGeneratorWorker
 
@@ -350,9 +351,11 @@ class MainWindowJobs:
         a["actionRedo"].setEnabled(s.undo_group.canRedo())
 
     def closeEvent(self: MainWindow, event: QCloseEvent) -> None:
-        """Stop jobs, save every edit and the settings, then close."""
+        """Stop jobs, save every edit (asking the user when saves fail) and the settings, then close."""
         self.jobs.shutdown()
-        self.session.close()
+        if not close_session_or_ask(self, self.session):
+            event.ignore()   # the user kept the window open: nothing is lost
+            return
         self.image_model.loader.shutdown()
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")

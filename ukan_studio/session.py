@@ -5,7 +5,10 @@ wrapped in undo commands; every change is saved to the annotation store by a sho
 timer, so at most the last second is at risk if the process dies, and at once when the user
 switches image, exports, retrains or closes the window. The files themselves (mask PNGs, the
 index) are written by a DiskWriter thread in order, so a slow disk never freezes the window;
-exporting, retraining, another folder and closing wait for it.
+exporting, retraining, another folder and closing wait for it. A failed save is retried by a
+timer with back-off until it succeeds; the failed edits stay in memory (`unsaved_masks`) until
+then, and are only dropped by an explicit `discard_unsaved`. A folder that another app holds the
+lock of opens read-only: edits are refused with a message, never silently dropped.
 """
 
 from __future__ import annotations
@@ -21,16 +24,18 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
-from ukan_core.annotations import AnnotationStore, CorrectedItem
-from ukan_core.errors import UkanError
+from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
+from ukan_core.annotation.export import renamed_exports
+from ukan_core.annotation.keys import display_name
+from ukan_core.errors import StoreError, UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.disk_writer import DiskWriter
-from ukan_studio.mask_export import export_store_masks
+from ukan_studio.save_retry import SaveRetry
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_MS = 400      # well inside the promised 1 s
+AUTOSAVE_MS = 300      # well inside the promised 1 s, with room for a slow disk's fsyncs
 MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in memory
 
 
@@ -55,11 +60,15 @@ def natural_key(name: str) -> tuple[object, ...]:
 class Session(QObject):
     """State of one opened folder; every method runs on the GUI thread."""
 
-    folder_opened = Signal(str)          # folder path
-    current_changed = Signal(str)        # image name ("" for none)
-    mask_changed = Signal(str, object)   # image name, changed rect (top, left, bottom, right) or None
-    status_changed = Signal(str, str)    # image name, new status
+    folder_opened = Signal(object)           # folder path (str)
+    # Image names travel as `object`: a `str` signal would turn them into QStrings, which drop the
+    # undecodable bytes of a file name that is not UTF-8 (the name would then match no file).
+    current_changed = Signal(object)         # image name ("" for none)
+    mask_changed = Signal(object, object)    # image name, changed rect (top, left, bottom, right) or None
+    status_changed = Signal(object, str)     # image name, new status
     save_failed = Signal(str)            # one line
+    save_recovered = Signal(str)         # one line: saves that had failed went through
+    info = Signal(str)                   # one line worth telling the user (e.g. renamed export files)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +91,9 @@ class Session(QObject):
         self._autosave.timeout.connect(self._on_autosave_timeout)
         self._writer = DiskWriter(self)
         self._writer.failed.connect(self._on_write_failed)
+        self._retry = SaveRetry(self)
+        self._retry.due.connect(self._on_retry_due)
+        self._failing = False
 
     # -- folder and current image -----------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> None:
@@ -90,10 +102,14 @@ class Session(QObject):
 
         path = Path(folder).expanduser()
         bundled = path.resolve() == samples_dir().resolve()
-        store = AnnotationStore.open(path, beside_images=not bundled)   # never write into the install
         names = scan_image_names(path)
-        self.flush(wait=True)
+        if not self.flush(wait=True) and self.has_unsaved:
+            raise StoreError(f"{display_name(path.name)}: not opened, edits in the open folder could not be "
+                             f"saved yet; free space (they are retried) or close the window to export them")
         self._drop_all_history()
+        if self.store is not None:
+            self.store.close()
+        store = AnnotationStore.open(path, beside_images=not bundled, writer=True)   # never write into the install
         self.folder, self.store, self.names = path, store, names
         self.current, self.image, self.image_error = None, None, None
         self.folder_opened.emit(str(path))
@@ -153,6 +169,11 @@ class Session(QObject):
         return self._masks[name]
 
     # -- statuses ----------------------------------------------------------------------------
+    @property
+    def read_only(self) -> str | None:
+        """Why this folder may not be edited (another app holds its lock), or None."""
+        return self.store.read_only if self.store is not None else None
+
     def status_and_model(self, name: str) -> tuple[str, str | None]:
         if name in self._pending:
             return self._pending[name]
@@ -173,6 +194,9 @@ class Session(QObject):
         """Record an edit of image `name` (default: the current one) as one undo step."""
         name = name or self.current
         if name is None:
+            return
+        if self.read_only:
+            self.save_failed.emit(f"{display_name(name)}: edit refused, {self.read_only}")
             return
         command = MaskEditCommand(self, name, edit, text, status=status, model=model, already_applied=already_applied)
         self._stack(name).push(command)
@@ -206,11 +230,14 @@ class Session(QObject):
         """
         if self.store is None or name not in self.names:
             return False
+        if self.read_only:
+            self.save_failed.emit(f"{display_name(name)}: prediction not stored, {self.read_only}")
+            return False
         if self._stroke_active and name == self.current:
             # Never change the mask under a stroke in progress; apply when the button is released.
             self._deferred.append((name, mask, model, overwrite_corrected))
             return True
-        if self.status(name) == "corrected" and not overwrite_corrected:
+        if not statuses.segment_may_overwrite(self.status(name)) and not overwrite_corrected:
             return False
         mask = np.ascontiguousarray(mask, dtype=np.uint8)
         if name in self._stacks:
@@ -267,11 +294,12 @@ class Session(QObject):
                 ok = False
                 self.save_failed.emit(str(exc))
                 continue
-            self._write_mask(name, mask.copy())   # a snapshot: the canvas keeps editing the live mask
+            # a snapshot (the canvas keeps editing the live mask); the user's own work goes first
+            self._write_mask(name, mask.copy(), first=not statuses.segment_may_overwrite(status))
         if self._index_dirty:
             store, text = self.store, self.store.index_text()
             self._index_dirty = False
-            self._writer.submit(str(store.index_path), lambda: store.write_index_text(text), tag="")
+            self._writer.submit(str(store.index_path), lambda: store.write_index_text(text), tag="", keep_last=True)
         if wait:
             self._writer.wait()
             ok = self._report_failures() and ok
@@ -285,25 +313,53 @@ class Session(QObject):
     def _on_write_failed(self) -> None:
         self._report_failures()
 
+    @Slot()
+    def _on_retry_due(self) -> None:
+        """Try the failed saves again; the outcome is checked once the writer is done."""
+        self._failing = False
+        self.flush(wait=False)
+        QTimer.singleShot(50, self, self._check_recovered)
+
+    @Slot()
+    def _check_recovered(self) -> None:
+        if self._writer.busy:
+            QTimer.singleShot(100, self, self._check_recovered)
+        elif self._report_failures() and not self._failing and self.store is not None:
+            self._retry.succeeded()
+            self.save_recovered.emit("The edits that could not be saved are saved now")
+
     def _report_failures(self) -> bool:
         """Mark the writes that failed as unsaved again and say so once; True when there were none."""
         failures = self._writer.take_failures()
+        self._requeue(failures)
+        if failures:
+            self._failing = True
+            self._retry.failed()
+            self.save_failed.emit(failures[0].message if len(failures) == 1 else
+                                  f"{failures[0].message} (and {len(failures) - 1} more files not saved)")
+        return not failures
+
+    def _requeue(self, failures: list) -> None:
+        """Mark the files of failed writes unsaved again, so the next flush writes them."""
         for failure in failures:
             if not failure.tag:
                 self._index_dirty = True
             elif failure.tag in self._masks and self.store is not None:
                 self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
-        if failures:
-            self.save_failed.emit(failures[0].message if len(failures) == 1 else
-                                  f"{failures[0].message} (and {len(failures) - 1} more files not saved)")
-        return not failures
+            elif self.store is not None:
+                unsaved = self._writer.pending(self._mask_key(failure.tag))
+                if unsaved is not None:   # an image without history (Segment all): keep its mask in memory
+                    self._masks[failure.tag] = unsaved
+                    self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
 
-    def _write_mask(self, name: str, mask: np.ndarray) -> None:
-        """Hand the mask file of `name` to the writer thread (the index follows at the next flush)."""
+    def _write_mask(self, name: str, mask: np.ndarray, *, first: bool = False) -> None:
+        """Hand the mask file of `name` (with its record inside) to the writer thread; the index follows."""
         store = self.store
         assert store is not None
         self._index_dirty = True
-        self._writer.submit(self._mask_key(name), lambda: store.write_mask_file(name, mask), payload=mask, tag=name)
+        record = store.record(name)   # a snapshot taken on this thread: the writer never reads the records
+        self._writer.submit(self._mask_key(name), lambda: store.write_mask_file(name, mask, record),
+                            payload=mask, tag=name, first=first)
 
     def _mask_key(self, name: str) -> str:
         assert self.store is not None
@@ -312,6 +368,18 @@ class Session(QObject):
     @property
     def has_unsaved(self) -> bool:
         return bool(self._pending) or self._index_dirty or self._writer.busy
+
+    def unsaved_masks(self) -> dict[str, np.ndarray]:
+        """Copies of the masks whose last save failed or has not happened yet, by image name."""
+        return {name: self._masks[name].copy() for name in self._pending if name in self._masks}
+
+    def discard_unsaved(self) -> None:
+        """Forget the edits that could not be saved (the user chose to); the files keep what they hold."""
+        self._retry.stop()
+        self._pending.clear()
+        self._index_dirty = False
+        self._writer.wait(5)
+        self._writer.take_failures()
 
     def corrected_items(self) -> list[CorrectedItem]:
         """Images the user corrected (saved first), for Retrain."""
@@ -324,20 +392,27 @@ class Session(QObject):
         if self.store is None:
             return []
         self.flush()
-        if scope == "all":
-            names = self.names_with_status("predicted", "corrected")
-        elif scope == "corrected":
-            names = self.names_with_status("corrected")
-        elif scope == "selected":
-            names = [n for n in (selected or []) if self.status(n) != "unlabelled"]
-        else:
-            raise UkanError(f"export scope {scope!r}: unknown; use all, corrected or selected")
-        return export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
+        if scope not in statuses.EXPORT_SCOPES:
+            raise UkanError(f"export scope {scope!r}: unknown; use {', '.join(statuses.EXPORT_SCOPES)}")
+        pool = (selected or []) if scope == "selected" else self.names
+        names = [n for n in pool if statuses.in_export_scope(self.status(n), scope)]
+        written = export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
+        renamed = renamed_exports(n for n in names if self.store.mask_path(n).is_file())
+        if renamed:   # two images shared a stem: say which file holds which mask
+            shown = ", ".join(f"{display_name(n)} as {t}" for n, t in renamed[:3])
+            more = f" and {len(renamed) - 3} more" if len(renamed) > 3 else ""
+            self.info.emit(f"Same names: exported {shown}{more}")
+        return written
 
-    def close(self) -> None:
-        """Save everything and drop the folder."""
-        self.flush()
+    def close(self) -> bool:
+        """Save everything and drop the folder (releasing its lock); False, keeping all, when saves fail."""
+        if not self.flush() and self.has_unsaved:
+            return False
+        self._retry.stop()
         self._drop_all_history()
+        if self.store is not None:
+            self.store.close()
+        return True
 
     # -- helpers -----------------------------------------------------------------------------
     def _changed(self, name: str, edit: MaskEdit, status: str, model: str | None) -> None:

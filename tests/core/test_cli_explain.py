@@ -105,7 +105,7 @@ def test_all_layers(checkpoint, scan, tmp_path):
 
 
 def test_corrected_mask_from_the_studio_store_is_the_reference(checkpoint, scan, tmp_path):
-    from ukan_core.annotations import AnnotationStore
+    from ukan_core.annotation import AnnotationStore
 
     image, _ = scan
     corrected = np.zeros((48, 80), np.uint8)
@@ -117,7 +117,7 @@ def test_corrected_mask_from_the_studio_store_is_the_reference(checkpoint, scan,
 
 
 def test_a_predicted_mask_in_the_store_is_not_a_correction(checkpoint, scan, tmp_path):
-    from ukan_core.annotations import AnnotationStore
+    from ukan_core.annotation import AnnotationStore
 
     image, _ = scan
     AnnotationStore.open(image.parent).save_mask(image.name, np.ones((48, 80), np.uint8), "predicted")

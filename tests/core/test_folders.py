@@ -59,7 +59,7 @@ def test_images_and_masks_with_same_stems(tmp_path: Path) -> None:
 
 
 def test_studio_store_counts_only_corrected_images(tmp_path: Path) -> None:
-    from ukan_core.annotations import AnnotationStore
+    from ukan_core.annotation import AnnotationStore
 
     for name in ("a.png", "b.png"):
         _write(tmp_path / name, _image())

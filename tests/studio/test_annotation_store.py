@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import ukan_core.annotations as annotation_store
-from ukan_core.annotations import AnnotationStore
+import ukan_core.annotation.store as annotation_store
+from ukan_core.annotation import AnnotationStore
 from ukan_core.errors import StoreError
 
 
@@ -20,14 +20,14 @@ def test_save_and_reopen_restores_mask_and_status(image_folder: Path) -> None:
     mask = np.zeros((96, 128), np.uint8)
     mask[10:20, 30:50] = 1
     path = store.save_mask("case00.png", mask, "predicted", model="tiny v1")
-    assert path == image_folder / ".ukan-studio" / "masks" / "case00.png"
+    assert path == image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"
 
     again = AnnotationStore.open(image_folder)
     assert again.status("case00.png") == "predicted"
     assert again.record("case00.png")["model"] == "tiny v1"
     np.testing.assert_array_equal(again.mask("case00.png"), mask)
     document = json.loads((image_folder / ".ukan-studio" / "annotations.json").read_text())
-    assert document["version"] == 1 and document["images"]["case00.png"]["status"] == "predicted"
+    assert document["version"] == 2 and document["images"]["case00.png"]["status"] == "predicted"
     assert "updated" in document["images"]["case00.png"]
 
 

@@ -89,7 +89,7 @@ def test_dicom_opens_windowed_and_is_annotated_like_any_image(qtbot, tmp_path: P
     stroke(qtbot, win.canvas, [(60, 60), (70, 60)])
     assert win.current_mask().shape == (128, 128) and win.current_mask()[60, 65] == 1
     win.session.flush()
-    assert (folder / ".ukan-studio" / "masks" / "ct_small.png").is_file()
+    assert (folder / ".ukan-studio" / "masks" / "ct_small.dcm@0.png").is_file()
     win.close()
 
 

@@ -17,8 +17,10 @@ from ukan_studio.session import Session
 def test_writes_run_in_order_and_pending_answers_until_written(qtbot, tmp_path: Path) -> None:
     writer = DiskWriter()
     gate = threading.Event()
+    started = threading.Event()
     order: list[str] = []
-    writer.submit("a", lambda: (gate.wait(10), order.append("a1")), payload="first")
+    writer.submit("a", lambda: (started.set(), gate.wait(10), order.append("a1")), payload="first")
+    assert started.wait(10)
     writer.submit("b", lambda: order.append("b"), payload="other")
     writer.submit("a", lambda: order.append("a2"), payload="second")
     assert writer.busy and writer.pending("a") == "second" and writer.pending("b") == "other"
@@ -27,6 +29,25 @@ def test_writes_run_in_order_and_pending_answers_until_written(qtbot, tmp_path: 
     assert writer.wait(timeout=10)
     assert order == ["a1", "b", "a2"]
     assert writer.pending("a") is None and writer.pending("b") is None and not writer.busy
+
+
+def test_a_queued_write_is_superseded_by_a_newer_one_of_the_same_file(qtbot) -> None:
+    writer = DiskWriter()
+    gate, started = threading.Event(), threading.Event()
+    order: list[str] = []
+    writer.submit("slow", lambda: (started.set(), gate.wait(10), order.append("slow")))
+    assert started.wait(10)
+    for i in range(30):   # a painter on a slow disk: 30 snapshots of two masks and the index
+        writer.submit("mask-a", lambda i=i: order.append(f"a{i}"), payload=i)
+        writer.submit("mask-b", lambda i=i: order.append(f"b{i}"), payload=i)
+        writer.submit("index", lambda i=i: order.append(f"index{i}"), keep_last=True)
+    writer.submit("mask-c", lambda: order.append("c"), payload="c")
+    writer.submit("index", lambda: order.append("index-last"), keep_last=True)
+    assert writer.pending("mask-a") == 29
+    gate.set()
+    assert writer.wait(timeout=10)
+    assert order == ["slow", "a29", "b29", "c", "index-last"], "only the newest of each file, the index last"
+    assert writer.superseded == 29 * 3 + 1
 
 
 def test_a_failed_write_is_reported_once_and_keeps_its_data(qtbot) -> None:
@@ -64,9 +85,9 @@ def test_a_slow_disk_does_not_hold_the_session(session: Session, monkeypatch, im
     gate = threading.Event()
     real_write = store.write_mask_file
 
-    def slow_write(name: str, mask: np.ndarray) -> Path:
+    def slow_write(name: str, mask: np.ndarray, *record) -> Path:
         gate.wait(10)   # a network share that takes its time
-        return real_write(name, mask)
+        return real_write(name, mask, *record)
 
     monkeypatch.setattr(store, "write_mask_file", slow_write)
     predicted = np.zeros((96, 128), np.uint8)
@@ -93,10 +114,10 @@ def test_a_failed_save_is_reported_and_tried_again(qtbot, session: Session, monk
     real_write = store.write_mask_file
     broken = {"on": True}
 
-    def flaky_write(name: str, mask: np.ndarray) -> Path:
+    def flaky_write(name: str, mask: np.ndarray, *record) -> Path:
         if broken["on"]:
             raise StoreError(f"{name}: cannot save the mask (Read-only file system)")
-        return real_write(name, mask)
+        return real_write(name, mask, *record)
 
     monkeypatch.setattr(store, "write_mask_file", flaky_write)
     before = session.current_mask().copy()
@@ -115,3 +136,62 @@ def test_a_failed_save_is_reported_and_tried_again(qtbot, session: Session, monk
     assert session.flush(wait=True) and not session.has_unsaved
     np.testing.assert_array_equal(store.mask("case00.png"), after)
     assert type(store).open(session.folder).status("case00.png") == "corrected"
+
+
+def test_on_a_slow_disk_only_the_newest_snapshot_is_written(session: Session, monkeypatch) -> None:
+    from ukan_studio.canvas.mask_edit import diff_edit
+
+    session.set_current("case00.png")
+    store = session.store
+    gate, started = threading.Event(), threading.Event()
+    real_write = store.write_mask_file
+    written: list[int] = []
+
+    def slow_write(name: str, mask: np.ndarray, *record) -> Path:
+        started.set()
+        gate.wait(10)   # every fsync takes ages
+        written.append(int(mask.sum()))
+        return real_write(name, mask, *record)
+
+    monkeypatch.setattr(store, "write_mask_file", slow_write)
+    for row in range(10):   # ten autosave ticks of painting while the disk is busy with the first
+        before = session.current_mask().copy()
+        after = before.copy()
+        after[row, :20] = 1
+        session.push_edit(diff_edit(before, after), "Brush")
+        session.flush(wait=False)
+        if row == 0:
+            assert started.wait(10)
+    gate.set()
+    assert session.flush(wait=True)
+    assert written == [20, 200], "the first write, then only the newest state; no backlog of superseded ones"
+    assert int(store.mask("case00.png").sum()) == 200
+
+
+def test_a_correction_is_written_before_a_backlog_of_predictions(session: Session, monkeypatch) -> None:
+    from ukan_studio.canvas.mask_edit import diff_edit
+
+    session.set_current("case00.png")
+    store = session.store
+    gate, started = threading.Event(), threading.Event()
+    real_write = store.write_mask_file
+    order: list[str] = []
+
+    def slow_write(name: str, mask: np.ndarray, *record) -> Path:
+        started.set()
+        gate.wait(10)
+        order.append(name)
+        return real_write(name, mask, *record)
+
+    monkeypatch.setattr(store, "write_mask_file", slow_write)
+    for name in ("case01.png", "case02.png", "case03.png"):   # Segment all on a slow share
+        assert session.set_prediction(name, np.ones((96, 128), np.uint8), "m")
+    assert started.wait(10)
+    before = session.current_mask().copy()
+    after = before.copy()
+    after[5:9, 5:9] = 1
+    session.push_edit(diff_edit(before, after), "Brush")
+    session.flush(wait=False)
+    gate.set()
+    assert session.flush(wait=True)
+    assert order == ["case01.png", "case00.png", "case02.png", "case03.png"], "the stroke jumps the queue"

@@ -49,10 +49,12 @@ def test_segment_all_skips_corrected_images(model_window, qtbot, image_folder: P
     _run(qtbot, model_window, "actionSegmentAll", "segment_all")
     np.testing.assert_array_equal(model_window.current_mask(), corrected)
     assert model_window.session.status("case00.png") == "corrected"
-    for name in ("case01.png", "case02.png", "case03.png"):
+    names = ("case01.png", "case02.png", "case03.png")
+    predicted = [image_folder / ".ukan-studio" / "masks" / f"{name}@0.png" for name in names]
+    for name in names:
         assert model_window.session.status(name) == "predicted"
-        assert (image_folder / ".ukan-studio" / "masks" / name).is_file()
-    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png"), cv2.IMREAD_UNCHANGED)
+    qtbot.waitUntil(lambda: all(p.is_file() for p in predicted), timeout=1000)   # written by the background writer
+    saved = cv2.imread(str(image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(saved, corrected)
 
 

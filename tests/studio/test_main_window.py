@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListView, QProgressBar, QWidget
 
 from tests.studio.conftest import stroke
-from ukan_studio.mask_export import ExportConflictError
+from ukan_core.annotation import ExportConflictError
 
 ACTION_NAMES = (
     "actionOpenFolder", "actionSegment", "actionSegmentAll", "actionRetrain", "actionCancel", "actionExportMasks",
@@ -91,7 +91,7 @@ def test_switching_images_saves_and_reopening_restores_the_edit(window, qtbot, i
     painted = window.current_mask()
     window.findChild(QAction, "actionNextImage").trigger()
     assert window.session.current == "case01.png"
-    target = image_folder / ".ukan-studio" / "masks" / "case00.png"
+    target = image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"
     qtbot.waitUntil(target.exists, timeout=2000)   # written by the session's background writer
     np.testing.assert_array_equal(cv2.imread(str(target), cv2.IMREAD_UNCHANGED), painted)
     window.findChild(QAction, "actionPrevImage").trigger()
@@ -109,9 +109,8 @@ def test_switching_images_saves_and_reopening_restores_the_edit(window, qtbot, i
 
 def test_autosave_writes_within_a_second(window, qtbot, image_folder: Path) -> None:
     stroke(qtbot, window.canvas, [(50, 50), (60, 50)])
-    target = image_folder / ".ukan-studio" / "masks" / "case00.png"
-    qtbot.waitUntil(target.exists, timeout=1000)
-    assert not window.session.has_unsaved
+    target = image_folder / ".ukan-studio" / "masks" / "case00.png@0.png"
+    qtbot.waitUntil(lambda: target.exists() and not window.session.has_unsaved, timeout=1000)   # mask and index
 
 
 def test_export_writes_pngs_equal_to_the_masks_and_never_overwrites(window, qtbot, tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def _write_splines(explanation: Any, out: Path) -> int:
 
 def _corrected_mask(image_path: Path, size: tuple[int, int]) -> np.ndarray | None:
     """The image's corrected mask from its folder's Studio annotation store, if there is one."""
-    from ukan_core.annotations import INDEX_FILE, STORE_FOLDER, AnnotationStore, fallback_location
+    from ukan_core.annotation import INDEX_FILE, STORE_FOLDER, AnnotationStore, fallback_location
     from ukan_core.errors import StoreError
 
     folder = image_path.parent

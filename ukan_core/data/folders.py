@@ -89,7 +89,7 @@ def scan_labelled_folder(folder: str | Path) -> list[Pair]:
 
 def studio_corrected_pairs(folder: str | Path) -> list[Pair]:
     """Pairs of the images the user corrected in UKAN Studio (the annotation store of `folder`)."""
-    from ukan_core.annotations import AnnotationStore
+    from ukan_core.annotation import AnnotationStore
 
     store = AnnotationStore.open(Path(folder))
     return [Pair(image=item.image, masks=(item.mask,), id=item.id) for item in store.corrected()]
@@ -200,7 +200,7 @@ def _find_mask(class_dir: Path, image: Path) -> Path | None:
 
 def _studio_fallback(root: Path) -> Path | None:
     """The per-user annotation folder of a read-only `root`, if it exists."""
-    from ukan_core.annotations import fallback_location
+    from ukan_core.annotation import fallback_location
 
     location = fallback_location(root)
     return location if location.is_dir() else None

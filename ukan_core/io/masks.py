@@ -2,11 +2,15 @@
 
 A mask is an (H, W) uint8 array of labels as stored: 0 = background, 1..K = classes (or 0/255
 for masks made by other tools). Writes go through `atomic_path`, so a crash mid-write never
-leaves a half-written PNG under the final name and an older mask stays intact.
+leaves a half-written PNG under the final name and an older mask stays intact. A mask may carry
+a short text note in the same file (a PNG tEXt chunk, e.g. the Studio's `ukan-status`), so facts
+about the mask land on disk in the same atomic rename as its pixels.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,11 +20,16 @@ from ukan_core.atomic import atomic_path
 from ukan_core.errors import BadImageError
 
 
-def write_mask(path: str | Path, mask: np.ndarray) -> Path:
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_HEADER_READ_BYTES = 64 * 1024   # text chunks sit before the pixels; never read further than this
+
+
+def write_mask(path: str | Path, mask: np.ndarray, *, text: dict[str, str] | None = None) -> Path:
     """Write `mask` ((H, W) labels 0..255) as a lossless PNG at `path`, atomically; return the path.
 
-    Bool masks are stored as 0/1. Raises ValueError for a mask that is not 2-D or holds values
-    outside 0..255, and OSError when the folder cannot be written.
+    Bool masks are stored as 0/1. `text` adds tEXt chunks (ASCII/Latin-1 keys and values) in the
+    same file. Raises ValueError for a mask that is not 2-D or holds values outside 0..255, and
+    OSError when the folder cannot be written.
     """
     target = Path(path)
     labels = _as_labels(mask)
@@ -28,8 +37,53 @@ def write_mask(path: str | Path, mask: np.ndarray) -> Path:
         raise ValueError(f"{target.name}: masks are stored as .png (lossless), not '{target.suffix}'")
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as stream:
-            _write_png(stream, labels)
+            if text:
+                stream.write(_with_text_chunks(_encode_png(labels), text))
+            else:
+                _write_png(stream, labels)
     return target
+
+
+def read_mask_text(path: str | Path) -> dict[str, str]:
+    """The tEXt chunks before the pixels of PNG `path` (no pixel is decoded); {} when there are none.
+
+    Raises OSError when the file cannot be read; a file that is not a PNG gives {}.
+    """
+    with open(path, "rb") as stream:
+        head = stream.read(_HEADER_READ_BYTES)
+    if not head.startswith(PNG_SIGNATURE):
+        return {}
+    found: dict[str, str] = {}
+    at = len(PNG_SIGNATURE)
+    while at + 8 <= len(head):
+        length, kind = struct.unpack(">I4s", head[at:at + 8])
+        if kind in (b"IDAT", b"IEND") or at + 12 + length > len(head):
+            break
+        if kind == b"tEXt":
+            key, _, value = head[at + 8:at + 8 + length].partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        at += 12 + length
+    return found
+
+
+def _encode_png(labels: np.ndarray) -> bytes:
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", labels)
+    if not ok:
+        raise OSError("PNG encoder failed")
+    return encoded.tobytes()
+
+
+def _with_text_chunks(png: bytes, text: dict[str, str]) -> bytes:
+    """`png` with a tEXt chunk per item inserted right after IHDR (before the pixels)."""
+    ihdr_end = len(PNG_SIGNATURE) + 8 + struct.unpack(">I", png[8:12])[0] + 4
+    chunks = []
+    for key, value in text.items():
+        data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+        chunks.append(struct.pack(">I", len(data)) + b"tEXt" + data
+                      + struct.pack(">I", zlib.crc32(b"tEXt" + data) & 0xFFFFFFFF))
+    return png[:ihdr_end] + b"".join(chunks) + png[ihdr_end:]
 
 
 def read_mask(path: str | Path) -> np.ndarray:
@@ -62,12 +116,7 @@ def read_mask(path: str | Path) -> np.ndarray:
 
 def _write_png(stream: BinaryIO, labels: np.ndarray) -> None:
     """Encode `labels` as PNG into `stream` (a seam tests use to simulate a failing encoder)."""
-    import cv2
-
-    ok, encoded = cv2.imencode(".png", labels)
-    if not ok:
-        raise OSError("PNG encoder failed")
-    stream.write(encoded.tobytes())
+    stream.write(_encode_png(labels))
 
 
 def _as_labels(mask: np.ndarray) -> np.ndarray:

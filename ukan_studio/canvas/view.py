@@ -42,6 +42,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
     window_changed = Signal(float, float)    # center, width
     brush_size_changed = Signal(int)
     stroke_active = Signal(bool)             # True while the left button is drawing
+    edit_refused = Signal()                  # the left button was pressed on a mask that may not be edited
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background=None)
@@ -80,6 +81,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
         self.brush_size = 15
         self.label = 1
         self._mask: np.ndarray | None = None
+        self.editable = True   # False: the mask is shown but no tool changes it (a read-only folder)
         self._image_shape: tuple[int, int] | None = None
         self._grey = False
         self._window: tuple[float, float] | None = None
@@ -225,6 +227,10 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
 
     def mousePressEvent(self, ev: QMouseEvent) -> None:
         button = ev.button()
+        if button == Qt.MouseButton.LeftButton and self._mask is not None and not self.editable:
+            self.edit_refused.emit()
+            ev.accept()
+            return
         if button == Qt.MouseButton.LeftButton and self._mask is not None and not self._space.down:
             self.setFocus()
             if self.tool == "polygon":

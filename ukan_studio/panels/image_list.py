@@ -10,6 +10,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from ukan_core.annotation.keys import display_name
 from ukan_studio.panels.thumbnails import THUMB_SIZE, ThumbnailLoader
 from ukan_studio.session import Session
 
@@ -45,17 +46,22 @@ class ImageListModel(QAbstractListModel):
             return None
         name = self._session.names[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return name
+            return display_name(name)   # readable; the real name (maybe not UTF-8) is `name_at(row)`
         if role == STATUS_ROLE:
             return "error" if name in self._errors else self._session.status(name)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{name}\n{STATUS_TEXT[self.data(index, STATUS_ROLE)]}"
+            status = self.data(index, STATUS_ROLE)
+            return f"{display_name(name)}\n{STATUS_TEXT.get(status, status)}"
         if role == Qt.ItemDataRole.DecorationRole:
             if name not in self._thumbs and self._session.folder is not None:
                 self._thumbs[name] = None
                 self.loader.request(name, self._session.folder / name)
             return self._thumbs.get(name)
         return None
+
+    def name_at(self, row: int) -> str:
+        """The image's file name as the file system gives it (a QString would mangle undecodable bytes)."""
+        return self._session.names[row]
 
     def row_of(self, name: str) -> int:
         try:
@@ -191,4 +197,14 @@ class ImageListView(QListView):
         self.setMinimumWidth(220)
 
     def selected_names(self) -> list[str]:
-        return sorted({str(i.data()) for i in self.selectionModel().selectedIndexes()})
+        """The real file names of the selected rows (by row, never through the displayed text)."""
+        return sorted({name_of(i) for i in self.selectionModel().selectedIndexes()})
+
+
+def name_of(index: QModelIndex | QPersistentModelIndex) -> str:
+    """The image file name behind a row of the image list, through any filter proxies."""
+    model = index.model()
+    while isinstance(model, QSortFilterProxyModel):
+        index = model.mapToSource(index)
+        model = index.model()
+    return model.name_at(index.row())

@@ -77,8 +77,8 @@ class _ThumbnailJob(QRunnable):
 class ThumbnailLoader(QObject):
     """Queues thumbnail jobs; `ready(generation, name, QImage)` arrives on the GUI thread."""
 
-    ready = Signal(int, str, QImage)
-    failed = Signal(int, str)
+    ready = Signal(int, object, QImage)   # the name as `object`: a QString would drop non-UTF-8 bytes
+    failed = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

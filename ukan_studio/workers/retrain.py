@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ukan_core.annotations import CorrectedItem
+from ukan_core.annotation import CorrectedItem
 from ukan_core.errors import Cancelled, UkanError
 from ukan_core.progress import Progress
 from ukan_studio.workers.base import Worker
