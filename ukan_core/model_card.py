@@ -86,7 +86,8 @@ def metric_lines(metrics: Any) -> list[str]:
             lines += [f"- {key}.{line[2:]}" for line in metric_lines(value)]
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and key not in ("n", "val_n"):
             shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-            lines.append(f"- {key}: {shown}" + (f" (n = {n} image{'' if n == 1 else 's'})" if n is not None else " (n not recorded)"))
+            count = f"(n = {n} image{'' if n == 1 else 's'})" if n is not None else "(n not recorded)"
+            lines.append(f"- {key}: {shown} {count}")
     return lines
 
 

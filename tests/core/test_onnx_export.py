@@ -87,7 +87,8 @@ def test_segment_with_an_onnx_file_writes_the_torch_masks(tmp_path: Path) -> Non
     assert main(["segment", str(folder), "--out", str(tmp_path / "onnx"), "--model", str(target)]) == 0
     assert main(["segment", str(folder), "--out", str(tmp_path / "torch"), "--model", "tiny"]) == 0
     for path in paths:
-        ours, theirs = read_mask(tmp_path / "onnx" / f"{path.stem}.png"), read_mask(tmp_path / "torch" / f"{path.stem}.png")
+        ours = read_mask(tmp_path / "onnx" / f"{path.stem}.png")
+        theirs = read_mask(tmp_path / "torch" / f"{path.stem}.png")
         assert ours.shape == theirs.shape and (ours != theirs).mean() < 0.001
 
 
