@@ -5,6 +5,8 @@ double-normalised pipeline for official checkpoints, resize or pad to a multiple
 `ukan_core.preprocess.restore` takes the probabilities back to the image's size. Images whose
 network input has the same size are batched; inference runs under `torch.inference_mode` on
 the device `pick_device` chooses, through the models' fast inference copy when it is available.
+The three steps are public (`prepare`, `forward`, `restore`) so that a folder pipeline can prepare
+on other threads, and an ONNX Runtime runner (`ukan_core.onnx_runtime`) can replace `forward` alone.
 """
 
 from __future__ import annotations

@@ -36,14 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "segment",
         help="segment images with a U-KAN model and write mask PNGs",
-        description="Segment image files and folders; write one mask PNG per image into --out.",
+        description="Segment image files and folders; write one mask PNG per image into --out. Under torchrun "
+                    "(torchrun --nproc_per_node=N -m ukan_core.cli.main segment ...) the files are shared across "
+                    "the ranks and rank 0 prints the summary.",
     )
     parser.add_argument("inputs", nargs="*", metavar="FOLDER_OR_FILE", help="image files and/or folders of images")
     parser.add_argument("--out", required=True, type=Path, help="folder for the masks (<image stem>.png)")
     parser.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                         help="a store or bundled model name (name[/version]), a .safetensors or an official "
-                             ".pth/.pt file, or an exported .onnx file run by ONNX Runtime (default: the bundled "
-                             "model)")
+                             ".pth/.pt file, or an exported .onnx file run by ONNX Runtime on the CPU (default: the "
+                             "bundled model)")
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which a pixel is foreground")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
