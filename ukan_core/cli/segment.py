@@ -1,6 +1,6 @@
 """`ukan segment`: write one mask PNG per image of the given files and folders.
 
-    ukan segment FOLDER_OR_FILES... --out DIR [--model NAME_OR_PATH_OR_ONNX] [--device D]
+    ukan segment FOLDER_OR_FILES... --out DIR [--model NAME_OR_PATH|FILE.onnx] [--device D]
                  [--threshold T] [--batch-size N]
     torchrun --nproc_per_node=N -m ukan_core.cli.main segment FOLDER --out DIR [...]
 
@@ -55,7 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ukan_core.io.listing import list_images
     from ukan_core.segment_pipeline import segment_files
-    from ukan_core.training.distributed import context_from_env, launched_by_torchrun, shutdown
 
     if not args.inputs:
         raise UkanError("no inputs; give image files or folders to segment")
@@ -70,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     listing = list_images(args.inputs)
     images, skipped = listing.images, listing.skipped
+    from ukan_core.training.distributed import context_from_env, launched_by_torchrun, shutdown
+
     is_main = not launched_by_torchrun() or os.environ.get("RANK") == "0"
     for line in listing.problems if is_main else ():   # every rank lists; one says what it found
         print(f"error: {line}", file=sys.stderr)
