@@ -5,6 +5,8 @@ double-normalised pipeline for official checkpoints, resize or pad to a multiple
 `ukan_core.preprocess.restore` takes the probabilities back to the image's size. Images whose
 network input has the same size are batched; inference runs under `torch.inference_mode` on
 the device `pick_device` chooses, through the models' fast inference copy when it is available.
+The three steps are public (`prepare`, `forward`, `restore`) so that a folder pipeline can prepare
+on other threads, and an ONNX Runtime runner (`ukan_core.onnx_runtime`) can replace `forward` alone.
 """
 
 from __future__ import annotations
@@ -80,8 +82,6 @@ class Segmenter:
     def predict_batch(self, images: Sequence[ImageLike], *, progress: ProgressCallback = no_progress,
                       cancel: CancelToken = NEVER) -> list[np.ndarray]:
         """Probabilities for each image, in order; images whose network input has one size share batches."""
-        import torch
-
         rgbs = [_rgb8(image) for image in images]
         groups: dict[tuple[int, int], list[int]] = {}
         for index, rgb in enumerate(rgbs):
@@ -92,18 +92,29 @@ class Segmenter:
             for start in range(0, len(indices), self.batch_size):
                 cancel.raise_if_cancelled()
                 chunk = indices[start:start + self.batch_size]
-                x = np.stack([prepare(rgbs[i], self.preprocessing) for i in chunk])
-                if self.input_channels == 1:
-                    x = x[:, :1]  # grey models see the first normalised channel (the images are grey)
-                with torch.inference_mode():
-                    logits = self._network(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
-                    prob = torch.sigmoid(logits.float()).cpu().numpy()
+                prob = self.forward(np.stack([self.prepare(rgbs[i]) for i in chunk]))
                 for row, i in enumerate(chunk):
-                    restored = restore(prob[row], self.preprocessing, rgbs[i].shape[:2])
-                    results[i] = np.ascontiguousarray(restored, dtype=np.float32)
+                    results[i] = self.restore(prob[row], rgbs[i].shape[:2])
                 done += len(chunk)
                 progress(Progress(done, len(rgbs), "segmenting"))
         return [r for r in results if r is not None]
+
+    def prepare(self, image: ImageLike) -> np.ndarray:
+        """(channels, h, w) float32 network input of one image; thread-safe (numpy and cv2 only)."""
+        x = prepare(_rgb8(image), self.preprocessing)
+        return x[:1] if self.input_channels == 1 else x  # grey models see the first normalised channel
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """(N, channels, h, w) prepared inputs of one size -> (N, C, h, w) float32 probabilities."""
+        import torch
+
+        with torch.inference_mode():
+            logits = self._network(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
+            return torch.sigmoid(logits.float()).cpu().numpy()
+
+    def restore(self, prob: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+        """(C, h, w) network probabilities -> (C, H, W) float32 at the image's (H, W); thread-safe."""
+        return np.ascontiguousarray(restore(prob, self.preprocessing, image_size), dtype=np.float32)
 
     def predict_mask_batch(self, images: Sequence[ImageLike], threshold: float = 0.5, *,
                            progress: ProgressCallback = no_progress,

@@ -1,13 +1,15 @@
 """`ukan models`: list, export, select, roll back and delete model versions in the model store.
 
     ukan models list
-    ukan models export NAME[/VERSION] FILE [--overwrite]
+    ukan models export NAME[/VERSION] FILE[.safetensors|.onnx] [--format safetensors|onnx] [--overwrite]
     ukan models select NAME/VERSION          (or: select NAME VERSION)
     ukan models rollback NAME
     ukan models delete NAME/VERSION [--force]
 
 Bundled models appear as the read-only version "bundled" of their name. `list` names each
-unreadable version on stderr, lists the others and then exits 1.
+unreadable version on stderr, lists the others and then exits 1. `export` writes the checkpoint
+(or, for FILE.onnx or --format onnx, an ONNX graph; needs the `[onnx]` extra) and its model card
+`<file stem>.model-card.md` beside it.
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="every model and version; '*' marks the selected one")
     listing.set_defaults(func=run_list)
 
-    export = actions.add_parser("export", help="copy a version's .safetensors checkpoint to FILE")
+    export = actions.add_parser("export", help="write a version as a .safetensors checkpoint or an ONNX model, "
+                                               "with its model card")
     export.add_argument("model", metavar="NAME[/VERSION]", help="default version: the selected one")
-    export.add_argument("file", type=Path, metavar="FILE", help="destination file (or folder)")
-    export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    export.add_argument("file", type=Path, metavar="FILE", help="destination file (or folder); the format follows "
+                                                               "the suffix (.safetensors or .onnx)")
+    export.add_argument("--format", choices=("safetensors", "onnx"), default=None,
+                        help="the file format when FILE's suffix does not say it (default: safetensors)")
+    export.add_argument("--overwrite", action="store_true", help="replace FILE and its model card if they exist")
     export.set_defaults(func=run_export)
 
     select = actions.add_parser("select", help="make a version the one used by default")
@@ -86,14 +92,16 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ukan_core.model_export import export_model
+
     name, version = _split(args.model)
     store = _store()
     version = version or store.selected(name)
     try:
-        dest = store.export(name, version, args.file, overwrite=args.overwrite)
+        result = export_model(store, name, version, args.file, fmt=args.format, overwrite=args.overwrite)
     except OutputExistsError as exc:
         raise UkanError(f"{exc} (pass --overwrite to replace it)") from None
-    print(f"exported {name}/{version} -> {dest}")
+    print(f"exported {name}/{version} -> {result.file} (model card: {result.card.name})")
     return 0
 
 

@@ -1,7 +1,8 @@
 """`ukan segment`: write one mask PNG per image of the given files and folders.
 
-    ukan segment FOLDER_OR_FILES... --out DIR [--model NAME_OR_PATH] [--device D]
+    ukan segment FOLDER_OR_FILES... --out DIR [--model NAME_OR_PATH|FILE.onnx] [--device D]
                  [--threshold T] [--batch-size N]
+    torchrun --nproc_per_node=N -m ukan_core.cli.main segment FOLDER --out DIR [...]
 
 Masks are `<out>/<image stem>.png` at the image's displayed size: 0/255 for a one-class model,
 label values 0..C for C classes. Images are listed by `ukan_core.io.listing` (image extensions,
@@ -10,11 +11,18 @@ and counted. An unreadable image, or an entry named like one that is not a regul
 a broken link, a folder named x.png), gets one `error: <file>: <reason>` line and the rest are
 still processed. Exit 0 when every image was segmented, 1 when some failed, 2 for usage errors
 (no inputs, no images, missing model, an --out folder that cannot be made).
+
+Reading and writing run on threads beside the network (`ukan_core.segment_pipeline`). A model
+file ending in .onnx runs through ONNX Runtime (`ukan_core.onnx_runtime`, the `[onnx]` extra) with
+the same preprocessing and threshold. Started by torchrun, each rank segments the files whose
+index in the listing modulo the world size is its rank; rank 0 prints every rank's errors and the
+summary once (gathered over Gloo on the CPU), and every rank exits with the same code.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,13 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "segment",
         help="segment images with a U-KAN model and write mask PNGs",
-        description="Segment image files and folders; write one mask PNG per image into --out.",
+        description="Segment image files and folders; write one mask PNG per image into --out. Under torchrun "
+                    "(torchrun --nproc_per_node=N -m ukan_core.cli.main segment ...) the files are shared across "
+                    "the ranks and rank 0 prints the summary.",
     )
     parser.add_argument("inputs", nargs="*", metavar="FOLDER_OR_FILE", help="image files and/or folders of images")
     parser.add_argument("--out", required=True, type=Path, help="folder for the masks (<image stem>.png)")
     parser.add_argument("--model", default=None, metavar="NAME_OR_PATH",
                         help="a store or bundled model name (name[/version]), a .safetensors or an official "
-                             ".pth/.pt file (default: the bundled model)")
+                             ".pth/.pt file, or an exported .onnx file run by ONNX Runtime on the CPU (default: the "
+                             "bundled model)")
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which a pixel is foreground")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
@@ -43,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ukan_core.io.listing import list_images
+    from ukan_core.segment_pipeline import segment_files
 
     if not args.inputs:
         raise UkanError("no inputs; give image files or folders to segment")
@@ -57,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
 
     listing = list_images(args.inputs)
     images, skipped = listing.images, listing.skipped
-    for line in listing.problems:
+    from ukan_core.training.distributed import context_from_env, launched_by_torchrun, shutdown
+
+    is_main = not launched_by_torchrun() or os.environ.get("RANK") == "0"
+    for line in listing.problems if is_main else ():   # every rank lists; one says what it found
         print(f"error: {line}", file=sys.stderr)
     if not images and not listing.problems:
         raise UkanError(f"no images found in the inputs ({skipped} skipped, not images)")
@@ -66,17 +81,60 @@ def run(args: argparse.Namespace) -> int:
     if any(t.resolve() in inputs for t in targets.values()):
         raise UkanError(f"{display_path(out)}: masks would overwrite input images; choose another --out folder")
 
-    from ukan_core.inference import Segmenter
+    ctx = context_from_env(args.device) if launched_by_torchrun() else None
+    try:
+        status(f"loading {model_ref} ...")
+        segmenter = _load_segmenter(model_ref, args.device if ctx is None else ctx.device, args.batch_size)
+        _make_out_folder(out)
+        mine = images if ctx is None else images[ctx.rank::ctx.world_size]   # each file on exactly one rank
+        position = {path: index for index, path in enumerate(images)}
+        errors: list[tuple[int, str]] = []
+        with TerminalProgress(len(mine) if is_main else 0, unit="image", desc="segmenting") as bar:
+            def on_error(path: Path, line: str) -> None:
+                if ctx is None:
+                    bar.error(line)
+                else:   # held for rank 0, which prints every rank's lines once
+                    errors.append((position[path], line))
 
-    status(f"loading {model_ref} ...")
-    segmenter = Segmenter.from_name_or_path(model_ref, device=args.device, batch_size=args.batch_size)
-    _make_out_folder(out)
-    with TerminalProgress(len(images), unit="image", desc="segmenting") as bar:
-        done, failed = _segment_all(segmenter, images, targets, args.threshold, bar)
+            done, failed = segment_files(segmenter, mine, targets, args.threshold,
+                                         on_error=on_error, on_advance=bar.advance)
+        if ctx is not None:
+            done, failed, lines = _gather_outcomes(done, failed, errors, ctx)
+            if not ctx.is_main:
+                return 1 if failed + len(listing.problems) else 0
+            for line in lines:
+                print(line, file=sys.stderr)
+    finally:
+        shutdown(ctx)
     failed += len(listing.problems)
     print(f"segmented {done} {_plural(done, 'image')}, {failed} failed, "
           f"{skipped} skipped (not images) -> {display_path(out)}")
     return 1 if failed else 0
+
+
+def _load_segmenter(model_ref: str, device: Any, batch_size: int) -> Any:
+    """The torch Segmenter of a checkpoint or model name, or the ONNX Runtime one of an .onnx file."""
+    from ukan_core.onnx_support import is_onnx_file, require_onnx
+
+    if is_onnx_file(model_ref):
+        require_onnx("ukan segment --model FILE.onnx")
+        from ukan_core.onnx_runtime import OnnxSegmenter
+
+        return OnnxSegmenter.from_file(Path(model_ref), batch_size=batch_size)
+    from ukan_core.inference import Segmenter
+
+    return Segmenter.from_name_or_path(model_ref, device=device, batch_size=batch_size)
+
+
+def _gather_outcomes(done: int, failed: int, errors: list[tuple[int, str]],
+                     ctx: Any) -> tuple[int, int, list[str]]:
+    """Every rank's (segmented, failed, error lines) summed on every rank, the lines in file order."""
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * ctx.world_size
+    dist.all_gather_object(gathered, (done, failed, errors))
+    lines = [line for _, line in sorted(item for _, _, rank_errors in gathered for item in rank_errors)]
+    return sum(g[0] for g in gathered), sum(g[1] for g in gathered), lines
 
 
 def _default_model() -> str:
@@ -111,75 +169,6 @@ def _mask_paths(images: list[Path], out: Path) -> dict[Path, Path]:
         used.add(name.lower())
         targets[image] = out / f"{name}.png"
     return targets
-
-
-def _segment_all(segmenter: Any, images: list[Path], targets: dict[Path, Path], threshold: float,
-                 bar: TerminalProgress) -> tuple[int, int]:
-    """Read, segment and write in batches; return (segmented, failed)."""
-    from ukan_core.io.images import read_image, to_rgb8
-
-    done = failed = 0
-    batch: list[tuple[Path, Any]] = []
-
-    def flush() -> None:
-        nonlocal done, failed
-        for path, outcome in _predict(segmenter, batch, threshold):
-            if isinstance(outcome, BaseException):
-                failed += 1
-                bar.error(_error_line(path, outcome))
-                continue
-            try:
-                _write(targets[path], outcome, segmenter.num_classes)
-                done += 1
-            except (OSError, ValueError) as exc:
-                failed += 1
-                bar.error(_error_line(path, exc, prefix="cannot write its mask"))
-        bar.advance(len(batch))
-        batch.clear()
-
-    for path in images:
-        try:
-            rgb = to_rgb8(read_image(path))
-        except (UkanError, ValueError, OSError, MemoryError) as exc:
-            failed += 1
-            bar.error(_error_line(path, exc))
-            bar.advance(1)
-            continue
-        batch.append((path, rgb))
-        if len(batch) >= segmenter.batch_size:
-            flush()
-    if batch:
-        flush()
-    return done, failed
-
-
-def _predict(segmenter: Any, batch: list[tuple[Path, Any]], threshold: float) -> list[tuple[Path, Any]]:
-    """[(path, mask or exception)]: the batch at once, or one by one when the batch fails."""
-    try:
-        masks = segmenter.predict_mask_batch([rgb for _, rgb in batch], threshold)
-        return [(path, mask) for (path, _), mask in zip(batch, masks)]
-    except Exception:  # e.g. out of memory: retry singly so one image cannot sink the others
-        results: list[tuple[Path, Any]] = []
-        for path, rgb in batch:
-            try:
-                results.append((path, segmenter.predict_mask(rgb, threshold)))
-            except Exception as exc:  # reported as one line per image, never a traceback
-                results.append((path, exc))
-        return results
-
-
-def _write(target: Path, labels: Any, num_classes: int) -> None:
-    from ukan_core.io.masks import write_mask
-
-    write_mask(target, labels * 255 if num_classes == 1 else labels)
-
-
-def _error_line(path: Path, exc: BaseException, prefix: str = "") -> str:
-    name = display_name(path)
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if text.startswith(f"{name}: "):
-        text = text[len(name) + 2:]
-    return f"error: {name}: {prefix + ': ' if prefix else ''}{text}"
 
 
 def _plural(n: int, word: str) -> str:

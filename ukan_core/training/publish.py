@@ -26,6 +26,16 @@ def data_fingerprint(pairs: Sequence[Any]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+def images_fingerprint(pairs: Sequence[Any]) -> str:
+    """SHA-256 over the sorted image file names and byte sizes ("sha256:<hex>"): cheap, and the same
+    for the same images wherever they lie."""
+    entries = sorted((Path(pair.image).name, Path(pair.image).stat().st_size) for pair in pairs)
+    digest = hashlib.sha256()
+    for name, size in entries:
+        digest.update(f"{name}\0{size}\n".encode("utf-8", "surrogateescape"))
+    return "sha256:" + digest.hexdigest()
+
+
 def class_names(num_classes: int) -> list[str]:
     """Default names of the output channels."""
     return ["foreground"] if num_classes == 1 else [f"class {k + 1}" for k in range(num_classes)]
@@ -64,6 +74,8 @@ def training_metadata(
         "n_val": n_val,
         "data": Path(data).name if data else None,
         "data_fingerprint": data_fingerprint(pairs),
+        "images_fingerprint": images_fingerprint(pairs),
+        "n_images": len(pairs),
         "history": result.history[-50:],
         "ukan_studio": __version__,
     }

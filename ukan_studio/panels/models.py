@@ -1,20 +1,27 @@
-"""The model selector: bundled models and stored versions; roll back to the previous version.
+"""The model selector: bundled models and stored versions; roll back; export a version.
 
 Roll back asks first and then says what is selected now. The rows have fixed heights (the
 facts box is as tall as its longest text, the message line is always there) so the panel does
-not jump when a model with fewer facts is chosen or a message appears.
+not jump when a model with fewer facts is chosen or a message appears. Export writes the version
+as a .safetensors checkpoint or an ONNX model (the `[onnx]` extra), with its model card, on a
+worker thread (`ukan_studio.workers.export_model`) run by this panel's own WorkerRunner; the
+panel itself never calls torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ukan_studio.model_catalog import ModelChoice, default_model_ref, file_choice, list_model_choices
+from ukan_studio.workers.base import WorkerRunner
+
+SAFETENSORS_FILTER = "Safetensors checkpoint (*.safetensors)"
+ONNX_FILTER = "ONNX model for ONNX Runtime (*.onnx)"
 
 INFO_LINES = 5      # describe_model writes at most this many lines
 MESSAGE_LINES = 2
@@ -35,6 +42,7 @@ class ModelsPanel(QWidget):
 
     model_changed = Signal(str)
     failed = Signal(str)
+    exported = Signal(str)   # one line: what was written where
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,16 +70,34 @@ class ModelsPanel(QWidget):
         add.clicked.connect(self._on_add_clicked)
         refresh = QPushButton("Refresh", self)
         refresh.clicked.connect(self._on_refresh_clicked)
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setObjectName("exportModelButton")
+        self.export_button.setToolTip("Write this version as a .safetensors checkpoint or an ONNX model, "
+                                      "with its model card")
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.export_status = QLabel(self)
+        self.export_status.setWordWrap(True)
+        self.export_status.setObjectName("exportStatus")
+        self.export_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.export_status.setFixedHeight(self.fontMetrics().lineSpacing() * MESSAGE_LINES + 4)
+        self._runner = WorkerRunner(self)
+        self._runner.busy_changed.connect(self._on_runner_busy_changed)
+        self._export_ref = ""
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._on_about_to_quit)
         buttons = QHBoxLayout()
         buttons.addWidget(self.rollback_button)
         buttons.addWidget(add)
         buttons.addWidget(refresh)
+        buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.combo)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
+        layout.addWidget(self.export_status)
         layout.addStretch(1)
 
     def current_ref(self) -> str:
@@ -122,9 +148,47 @@ class ModelsPanel(QWidget):
         if choice is None:
             self.info.setText("No model found. Train one with `ukan train`, or add a model file.")
             self.rollback_button.setEnabled(False)
+            self.export_button.setEnabled(False)
             return
         self.info.setText(describe_model(choice))
         self.rollback_button.setEnabled(choice.version is not None and bool(choice.metadata.get("parent")))
+        self.export_button.setEnabled(choice.version is not None and not self._runner.is_busy())
+
+    def is_exporting(self) -> bool:
+        """True while an export runs."""
+        return self._runner.is_busy()
+
+    def export_current(self, path: str | Path, fmt: str | None = None, *, overwrite: bool = False) -> bool:
+        """Export the selected store version to `path` on a worker; False (and `failed`) when it cannot start.
+
+        The format follows `fmt` or the suffix; ONNX without its extra says how to install it.
+        """
+        from ukan_core.errors import UkanError
+        from ukan_core.model_export import export_format
+        from ukan_core.onnx_support import missing_onnx_packages, require_onnx
+
+        choice = self.current_choice()
+        if choice is None or choice.version is None:
+            self.failed.emit("Export: choose a stored or bundled model version first")
+            return False
+        if self._runner.is_busy():
+            return False
+        try:
+            chosen = export_format(Path(path), fmt)
+            if chosen == "onnx" and missing_onnx_packages(export=True):
+                require_onnx("ONNX export", export=True)
+        except UkanError as exc:
+            self.failed.emit(str(exc))
+            return False
+        from ukan_studio.workers.export_model import ExportModelWorker
+
+        worker = ExportModelWorker(choice.name, choice.version, path, chosen, overwrite=overwrite)
+        worker.succeeded.connect(self._on_export_succeeded)
+        worker.failed.connect(self._on_export_failed)
+        self._export_ref = choice.ref
+        self.export_status.setText(f"Exporting {choice.ref} …")
+        self._runner.start("export", worker)
+        return True
 
     @Slot(int)
     def _on_combo_current_index_changed(self, _index: int) -> None:
@@ -150,6 +214,44 @@ class ModelsPanel(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Add a model file", "", "Models (*.safetensors *.pth *.pt)")
         if path:
             self.add_model_file(path)
+
+    @Slot()
+    def _on_export_clicked(self) -> None:
+        choice = self.current_choice()
+        if choice is None or choice.version is None:
+            return
+        from ukan_core.onnx_support import INSTALL_HINT, missing_onnx_packages
+
+        onnx_filter = ONNX_FILTER if not missing_onnx_packages(export=True) else \
+            f"{ONNX_FILTER[:-8]}; needs {INSTALL_HINT}) (*.onnx)"
+        path, chosen_filter = QFileDialog.getSaveFileName(
+            self, "Export the model", f"{choice.name}-{choice.version}.safetensors",
+            f"{SAFETENSORS_FILTER};;{onnx_filter}")
+        if not path:
+            return
+        fmt = "onnx" if chosen_filter.startswith("ONNX") else None
+        if fmt == "onnx" and Path(path).suffix == "":
+            path += ".onnx"
+        self.export_current(path, fmt, overwrite=Path(path).exists())   # the dialog asked before replacing it
+
+    @Slot(object)
+    def _on_export_succeeded(self, result: object) -> None:
+        line = f"Exported {self._export_ref} -> {result.file} (model card: {result.card.name})"
+        self.export_status.setText(line)
+        self.exported.emit(line)
+
+    @Slot(str)
+    def _on_export_failed(self, message: str) -> None:
+        self.export_status.setText(f"Export failed: {message}")
+        self.failed.emit(message)
+
+    @Slot(str, bool)
+    def _on_runner_busy_changed(self, _kind: str, _busy: bool) -> None:
+        self._show_info()
+
+    @Slot()
+    def _on_about_to_quit(self) -> None:
+        self._runner.shutdown()
 
     @Slot()
     def _on_rollback_clicked(self) -> None:

@@ -1,0 +1,82 @@
+"""The folder pipeline: reads run beside the network, queues stay bounded, outcomes keep file order."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ukan_core.segment_pipeline import segment_files
+
+
+class SlowSegmenter:
+    """A stand-in network: thresholds the first channel; counts the prepared inputs alive at once."""
+
+    batch_size = 2
+    num_classes = 1
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.alive = self.most_alive = 0
+        self.prepare_threads: set[str] = set()
+        self.forward_threads: set[str] = set()
+
+    def prepare(self, rgb: np.ndarray) -> np.ndarray:
+        with self.lock:
+            self.alive += 1
+            self.most_alive = max(self.most_alive, self.alive)
+            self.prepare_threads.add(threading.current_thread().name)
+        return rgb[:, :, :1].transpose(2, 0, 1).astype(np.float32) / 255
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self.forward_threads.add(threading.current_thread().name)
+        time.sleep(0.002)
+        return x
+
+    def restore(self, prob: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        with self.lock:
+            self.alive -= 1
+        return prob
+
+
+def test_many_files_keep_the_queues_bounded_and_the_reads_off_the_calling_thread(tmp_path: Path) -> None:
+    paths = []
+    for i in range(60):
+        paths.append(tmp_path / f"img{i:02d}.png")
+        cv2.imwrite(str(paths[-1]), np.full((16, 16, 3), 4 * i, np.uint8))
+    (tmp_path / "img07.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    out.mkdir()
+    segmenter = SlowSegmenter()
+    errors: list[tuple[Path, str]] = []
+    advanced: list[int] = []
+    done, failed = segment_files(segmenter, paths, {p: out / p.name for p in paths}, 0.5,
+                                 on_error=lambda path, line: errors.append((path, line)),
+                                 on_advance=advanced.append, readers=2, prefetch=6)
+    assert (done, failed) == (59, 1) and sum(advanced) == 60
+    assert [p for p, _ in errors] == [tmp_path / "img07.png"] and errors[0][1].startswith("error: img07.png: ")
+    assert segmenter.most_alive <= 6 + 6 * segmenter.batch_size + segmenter.batch_size   # reads + writes + batch
+    assert segmenter.forward_threads == {threading.current_thread().name}
+    assert segmenter.prepare_threads and all(name.startswith("ukan-read") for name in segmenter.prepare_threads)
+    assert len(list(out.iterdir())) == 59
+    assert cv2.imread(str(out / "img40.png"), cv2.IMREAD_GRAYSCALE).max() == 255   # 160 / 255 > 0.5
+
+
+def test_an_unwritable_mask_costs_one_line_and_the_rest_are_written(tmp_path: Path) -> None:
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"img{i}.png")
+        cv2.imwrite(str(paths[-1]), np.full((8, 8, 3), 200, np.uint8))
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = {p: out / p.name for p in paths}
+    targets[paths[2]] = out / "missing-folder" / "deeper" / "x.png"
+    (out / "missing-folder").write_text("a file where a folder should be")
+    lines: list[str] = []
+    done, failed = segment_files(SlowSegmenter(), paths, targets, 0.5,
+                                 on_error=lambda _p, line: lines.append(line), on_advance=lambda _n: None)
+    assert (done, failed) == (4, 1)
+    assert len(lines) == 1 and lines[0].startswith("error: img2.png: cannot write its mask: ")
