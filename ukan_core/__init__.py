@@ -17,7 +17,7 @@ _LAZY = {
     "KANLinear": "ukan_core.models.kan",
     "build_model": "ukan_core.models.configs",
     "optimize_for_inference": "ukan_core.models.fast",
-    "load_model": "ukan_core.io.checkpoints",
+    "load_model": "ukan_core.model_refs",
     "save_checkpoint": "ukan_core.io.checkpoints",
     "Segmenter": "ukan_core.inference",
     "read_image": "ukan_core.io.images",

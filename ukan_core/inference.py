@@ -59,7 +59,7 @@ class Segmenter:
     def from_name_or_path(cls, name_or_path: str | Path, device: str | torch.device = "auto",
                           batch_size: int = 4) -> Segmenter:
         """A Segmenter for a checkpoint file, a bundled model name or a store name (`name[/version]`)."""
-        from ukan_core.io.checkpoints import load_model_with_info
+        from ukan_core.model_refs import load_model_with_info
 
         model, info = load_model_with_info(name_or_path, device="cpu")
         return cls(model, info, device=device, batch_size=batch_size)

@@ -45,7 +45,7 @@ def export_format(dest: str | Path, fmt: str | None = None) -> str:
 def export_model(store: Any, name: str, version: str | None, dest: str | Path, *, fmt: str | None = None,
                  overwrite: bool = False) -> ExportResult:
     """Write version `name/version` of `store` to `dest` (a folder gets `<name>-<version>.<ext>`)."""
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     info = store.version_info(name, version)
     dest = Path(dest).expanduser()

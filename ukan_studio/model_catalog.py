@@ -66,7 +66,7 @@ def file_choice(path: Path) -> ModelChoice:
 
 def default_model_ref(choices: list[ModelChoice]) -> str:
     """The store-selected version of the bundled default model, else the first choice, else ""."""
-    from ukan_core.io.checkpoints import DEFAULT_MODEL
+    from ukan_core.model_refs import DEFAULT_MODEL
 
     for choice in choices:
         if choice.name == DEFAULT_MODEL and choice.selected:

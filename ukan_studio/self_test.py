@@ -34,7 +34,7 @@ def run_self_test() -> int:
 
 def _check(work: Path) -> int:
     from ukan_core.assets import samples_dir
-    from ukan_core.io.checkpoints import DEFAULT_MODEL, resolve_model
+    from ukan_core.model_refs import DEFAULT_MODEL, resolve_model
     from ukan_core.io.masks import read_mask, write_mask
     from ukan_studio.app import create_main_window, ensure_application
 

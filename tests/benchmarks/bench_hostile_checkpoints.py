@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 
 def bundled_model() -> Path:
-    from ukan_core.io.checkpoints import resolve_model
+    from ukan_core.model_refs import resolve_model
 
     return resolve_model("ukan-synthetic-us")
 

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from ukan_core.inference import Segmenter
-    from ukan_core.io.checkpoints import DEFAULT_MODEL
+    from ukan_core.model_refs import DEFAULT_MODEL
     from ukan_core.io.images import read_image, to_rgb8
     from ukan_core.onnx_support import missing_onnx_packages
 
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if missing_onnx_packages(export=True):
             print('ONNX Runtime: skipped (pip install "ukan-studio[onnx]")')
             return 0
-        from ukan_core.io.checkpoints import load_model_with_info
+        from ukan_core.model_refs import load_model_with_info
         from ukan_core.onnx_export import export_onnx
         from ukan_core.onnx_runtime import OnnxSegmenter
 

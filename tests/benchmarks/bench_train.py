@@ -91,7 +91,7 @@ def _finetune_child(args: argparse.Namespace) -> dict:
 
     from ukan_core.data.folders import scan_labelled_folder
     from ukan_core.data.synthetic import write_synthetic_dataset
-    from ukan_core.io.checkpoints import DEFAULT_MODEL, resolve_model
+    from ukan_core.model_refs import DEFAULT_MODEL, resolve_model
     from ukan_core.models.configs import NAMED_CONFIGS, build_model
     from ukan_core.training.finetune import finetune
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ukan_core.io.checkpoints import DEFAULT_GENERATOR, read_checkpoint_info, resolve_model
+from ukan_core.io.checkpoints import read_checkpoint_info
+
+from ukan_core.model_refs import DEFAULT_GENERATOR, resolve_model
 
 
 def test_bundled_generator_is_a_small_fp16_pairs_model_with_its_recipe() -> None:

@@ -12,16 +12,8 @@ import pytest
 import torch
 
 from ukan_core.errors import CheckpointError
-from ukan_core.io import checkpoints
-from ukan_core.io.checkpoints import (
-    import_official,
-    load_checkpoint,
-    load_model,
-    load_model_with_info,
-    read_checkpoint_info,
-    resolve_model,
-    save_checkpoint,
-)
+from ukan_core.io.checkpoints import import_official, load_checkpoint, read_checkpoint_info, save_checkpoint
+from ukan_core.model_refs import DEFAULT_MODEL, load_model, load_model_with_info, resolve_model
 from ukan_core.models.configs import build_model
 from ukan_core.preprocess import Preprocessing
 
@@ -296,11 +288,28 @@ def test_names_resolve_bundled_and_store_models(tmp_path: Path, monkeypatch: pyt
 
 
 def test_the_default_model_name_points_at_the_bundled_file() -> None:
-    assert checkpoints.DEFAULT_MODEL == "ukan-synthetic-us"
+    assert DEFAULT_MODEL == "ukan-synthetic-us"
     from ukan_core.assets import bundled_models_dir
 
     if not (bundled_models_dir() / "ukan-synthetic-us.safetensors").is_file():
         pytest.skip("the bundled default model has not been trained yet")
-    info = read_checkpoint_info(resolve_model(checkpoints.DEFAULT_MODEL))
+    info = read_checkpoint_info(resolve_model(DEFAULT_MODEL))
     assert info["architecture"] == "ukan"
     json.dumps(info)
+
+
+def test_the_file_format_loads_files_only_and_names_are_resolved_above_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ukan_core import store as store_module
+    from ukan_core.io.checkpoints import load_model_file
+
+    monkeypatch.setattr(store_module, "bundled_models_dir", lambda: tmp_path / "bundled")
+    save_checkpoint(tiny_model(), tmp_path / "bundled" / "demo.safetensors", {"name": "demo"})
+    renamed = tmp_path / "weights.bin"          # a safetensors file under another suffix
+    renamed.write_bytes((tmp_path / "bundled" / "demo.safetensors").read_bytes())
+    model, info = load_model_file(renamed)
+    assert model.config.embed_dims == (16, 24, 32) and info["name"] == "demo"
+    with pytest.raises(CheckpointError) as exc:
+        load_model_file("demo")                 # a name is not a file to the format module
+    assert_one_line(exc, "demo: file not found")
+    assert load_model_with_info("demo")[0].config.embed_dims == (16, 24, 32)

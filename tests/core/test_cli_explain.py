@@ -160,9 +160,9 @@ def test_missing_image_and_mismatched_mask(checkpoint, scan, tmp_path, capsys):
 
 
 def test_without_a_bundled_model_asks_for_one(scan, tmp_path, capsys, monkeypatch):
-    import ukan_core.io.checkpoints as checkpoints
+    import ukan_core.model_refs as model_refs
 
-    monkeypatch.setattr(checkpoints, "DEFAULT_MODEL", "definitely-not-bundled")
+    monkeypatch.setattr(model_refs, "DEFAULT_MODEL", "definitely-not-bundled")
     image, _ = scan
     assert main(["explain", str(image), "--out", str(tmp_path / "o")]) == 2
     assert "--model" in capsys.readouterr().err

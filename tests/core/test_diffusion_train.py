@@ -241,7 +241,7 @@ def test_cli_trains_an_existing_generator_further_and_stores_fp16(tmp_path, caps
 
 def test_cli_init_refuses_a_segmenter_and_resume_together(tmp_path):
     from ukan_core.errors import UkanError
-    from ukan_core.io.checkpoints import DEFAULT_MODEL, resolve_model
+    from ukan_core.model_refs import DEFAULT_MODEL, resolve_model
 
     _write_folder(tmp_path / "data", n=2)
     with pytest.raises(UkanError, match="not a Diffusion U-KAN generator"):

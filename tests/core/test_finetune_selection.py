@@ -141,7 +141,7 @@ def fill_disk_under(monkeypatch: pytest.MonkeyPatch, full: Path, system_temp: Pa
 def test_a_full_disk_saves_the_trained_model_elsewhere_and_says_where(
         command: str, data: Path, store: ModelStore, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     system_temp = tmp_path_factory.mktemp("system-temp")
     fill_disk_under(monkeypatch, store.root, system_temp)

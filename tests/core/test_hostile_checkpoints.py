@@ -19,7 +19,8 @@ import torch
 from tests.core.test_trainer import write_pairs
 from ukan_core.errors import CheckpointError
 from ukan_core.io.checkpoint_schema import MAX_HEADER_BYTES, json_depth
-from ukan_core.io.checkpoints import load_model, load_model_with_info, read_checkpoint_info, save_checkpoint
+from ukan_core.io.checkpoints import read_checkpoint_info, save_checkpoint
+from ukan_core.model_refs import load_model, load_model_with_info
 from ukan_core.models.configs import build_model
 
 REPO = Path(__file__).resolve().parents[2]

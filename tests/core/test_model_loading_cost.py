@@ -15,7 +15,8 @@ import textwrap
 def test_loading_the_bundled_models_does_not_import_torch_dynamo() -> None:
     code = textwrap.dedent("""
         import sys
-        from ukan_core.io.checkpoints import load_checkpoint, resolve_model
+        from ukan_core.io.checkpoints import load_checkpoint
+        from ukan_core.model_refs import resolve_model
         for name in ("ukan-synthetic-us", "ukan-synthetic-us-pairs"):
             model, _ = load_checkpoint(resolve_model(name))
             assert not any(t.is_meta for t in list(model.parameters()) + list(model.buffers())), name

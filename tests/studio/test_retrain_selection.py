@@ -16,7 +16,7 @@ from ukan_core.store import ModelStore
 @pytest.fixture
 def store_window(window, tiny_model_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The window on the store version tiny-ukan/v0001 (selected); the window may not select anything."""
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     model, info = load_model_with_info(tiny_model_path)
     ModelStore().add_version("tiny-ukan", model, {"preprocessing": info["preprocessing"], "name": "tiny-ukan"})

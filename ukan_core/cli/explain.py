@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ukan_core.device import pick_device
     from ukan_core.explain import explain_image, layer_names, read_reference, resolve_layer, write_scores_csv
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
     from ukan_core.io.images import read_image, to_rgb8
 
     image_path: Path = args.image
@@ -120,7 +120,7 @@ def _compare_mlp(args: argparse.Namespace, model: Any, info: dict[str, Any], rgb
     """Rank the same layers of the MLP twin against the reference the KAN model was scored on."""
     from ukan_core.device import pick_device
     from ukan_core.explain import compare_kan_mlp, write_comparison_csv
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     mlp, mlp_info = load_model_with_info(args.compare_mlp, device="cpu")
     if getattr(mlp, "architecture", None) != "ukan" or not getattr(mlp.config, "no_kan", False):
@@ -182,7 +182,7 @@ def _corrected_mask(image_path: Path, size: tuple[int, int]) -> np.ndarray | Non
 
 
 def _default_model() -> str:
-    from ukan_core.io.checkpoints import DEFAULT_MODEL
+    from ukan_core.model_refs import DEFAULT_MODEL
     from ukan_core.store import ModelStore
 
     if DEFAULT_MODEL not in ModelStore().names():

@@ -45,7 +45,7 @@ def corrected_pairs(folder: Path) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ukan_core.io.checkpoints import DEFAULT_MODEL
+    from ukan_core.model_refs import DEFAULT_MODEL
     from ukan_core.training.finetune import finetune
     from ukan_core.training.recipes import FINETUNE
 

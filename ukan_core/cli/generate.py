@@ -23,7 +23,7 @@ from ukan_core.atomic import atomic_path
 from ukan_core.cli.terminal import TerminalProgress, status
 from ukan_core.device import DEVICE_CHOICES
 from ukan_core.errors import UkanError
-from ukan_core.io.checkpoints import DEFAULT_GENERATOR
+from ukan_core.model_refs import DEFAULT_GENERATOR
 
 SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp2m")
 

@@ -138,7 +138,7 @@ def _gather_outcomes(done: int, failed: int, errors: list[tuple[int, str]],
 
 
 def _default_model() -> str:
-    from ukan_core.io.checkpoints import DEFAULT_MODEL
+    from ukan_core.model_refs import DEFAULT_MODEL
     from ukan_core.store import ModelStore
 
     if DEFAULT_MODEL not in ModelStore().names():

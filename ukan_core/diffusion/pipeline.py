@@ -137,8 +137,9 @@ def load_generator(name_or_path: str, device: torch.device | str = "cpu") -> tup
 
     from ukan_core.errors import CheckpointError
     from ukan_core.io import checkpoints
+    from ukan_core.model_refs import resolve_model
 
-    path = checkpoints.resolve_model(name_or_path)
+    path = resolve_model(name_or_path)
     if Path(path).suffix.lower() == ".safetensors":
         model, info = checkpoints.load_checkpoint(path, device=device)
     else:

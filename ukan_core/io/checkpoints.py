@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ukan_core.atomic import atomic_path
-from ukan_core.errors import CheckpointError, StoreError
+from ukan_core.errors import CheckpointError
 from ukan_core.io.checkpoint_schema import MAX_HEADER_BYTES, check_tensor_table, load_json, validate_metadata
 from ukan_core.io.official import import_official, load_state_checked, read_failure
 
@@ -28,13 +28,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = [
-    "DEFAULT_GENERATOR", "DEFAULT_MODEL", "FORMAT_VERSION", "METADATA_KEY", "CHECKPOINT_SUFFIX", "OFFICIAL_SUFFIXES",
-    "save_checkpoint", "load_checkpoint", "read_checkpoint_info", "import_official",
-    "load_model", "load_model_with_info", "resolve_model",
+    "FORMAT_VERSION", "METADATA_KEY", "CHECKPOINT_SUFFIX", "OFFICIAL_SUFFIXES",
+    "save_checkpoint", "load_checkpoint", "load_model_file", "read_checkpoint_info", "import_official",
 ]
-
-DEFAULT_MODEL = "ukan-synthetic-us"  # resources/models/ukan-synthetic-us.safetensors
-DEFAULT_GENERATOR = "ukan-synthetic-us-pairs"  # resources/models/ukan-synthetic-us-pairs.safetensors
 FORMAT_VERSION = 1
 METADATA_KEY = "ukan"
 CHECKPOINT_SUFFIX = ".safetensors"
@@ -166,57 +162,20 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     return model.to(_device(device)).eval(), info
 
 
-def resolve_model(path_or_name: str | Path) -> Path:
-    """The checkpoint file meant by a path, a bundled model name, or a store name (`name[/version]`)."""
-    text = str(path_or_name).strip()
-    if not text:
-        raise CheckpointError("no model given; pass a model name or a checkpoint file")
-    candidate = Path(text).expanduser()
-    if candidate.is_file():
-        return candidate
-    if candidate.is_dir() and (candidate / f"model{CHECKPOINT_SUFFIX}").is_file():
-        return candidate / f"model{CHECKPOINT_SUFFIX}"
-    if candidate.suffix.lower() in (CHECKPOINT_SUFFIX, *OFFICIAL_SUFFIXES) or candidate.exists():
-        raise CheckpointError(f"{candidate.name}: file not found" if not candidate.exists()
-                              else f"{candidate.name}: not a checkpoint file")
-    from ukan_core.store import ModelStore
+def load_model_file(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """(model in eval mode on `device`, info) of one file: our `.safetensors` or an official `.pth`/`.pt`.
 
-    store = ModelStore()
-    name, _, version = text.partition("/")
-    try:
-        return store.path(name, version or None)
-    except StoreError as exc:
-        known = store.names()
-        listing = ", ".join(known) if known else "none installed"
-        if name in known:
-            raise CheckpointError(str(exc)) from None
-        raise CheckpointError(
-            f"unknown model {text!r}; known models: {listing} (or pass a .safetensors/.pth file)"
-        ) from None
-
-
-def load_model_with_info(path_or_name: str | Path, device: str | torch.device = "cpu"
-                         ) -> tuple[nn.Module, dict[str, Any]]:
-    """(model in eval mode, checkpoint info) for our `.safetensors`, an official `.pth`/`.pt`, or a name."""
-    path = resolve_model(path_or_name)
+    The kind is told by the suffix or, for a renamed file, by its first bytes. Names and store
+    versions are resolved a level above, in `ukan_core.model_refs`.
+    """
+    path = Path(path)
     if path.suffix.lower() == CHECKPOINT_SUFFIX or _looks_like_safetensors(path):
-        model, info = load_checkpoint(path, device)
-        from ukan_core.store import bundled_location
-
-        location = bundled_location(path)
-        if location is not None:  # so that a fine-tune names its parent "name/bundled"
-            info["name"], info["version"] = location
-        return model, info
+        return load_checkpoint(path, device)
     try:
         model, info = import_official(path)
     except _BAD_FILE_ERRORS as exc:  # what the schema and the checks in `official` did not foresee
         raise CheckpointError(f"{path.name}: not a loadable model file ({read_failure(exc)})") from None
     return model.to(_device(device)).eval(), info
-
-
-def load_model(path_or_name: str | Path, device: str | torch.device = "cpu") -> nn.Module:
-    """The model (eval mode, on `device`) of a checkpoint file, bundled model name or store name."""
-    return load_model_with_info(path_or_name, device)[0]
 
 
 # -- internals -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def should_select(report: FinetuneReport) -> bool:
 
 def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
     """(model, checkpoint info, label) for a model name, a path, a store version or a (model, info) pair."""
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     if isinstance(base, tuple) and len(base) == 2 and isinstance(base[0], nn.Module):
         model, info = base

@@ -51,7 +51,7 @@ class ExplainWorker(Worker):
         limit_torch_threads()
         from ukan_core.device import pick_device
         from ukan_core.explain import explain_image, read_reference
-        from ukan_core.io.checkpoints import load_model_with_info
+        from ukan_core.model_refs import load_model_with_info
         from ukan_core.io.images import read_image, to_rgb8
         from ukan_studio.workers.segment import model_label
 

@@ -60,7 +60,7 @@ _cache: dict[tuple[str, str, float], Any] = {}
 def cached_segmenter(model: str, device: str, factory: Any) -> Any:
     """The Segmenter of the last job when model, device and file are unchanged (Segment clicks
     then answer at once); only worker threads call this, one segment job at a time."""
-    from ukan_core.io.checkpoints import resolve_model
+    from ukan_core.model_refs import resolve_model
 
     path = resolve_model(model)
     key = (str(path), device, path.stat().st_mtime)
