@@ -15,7 +15,7 @@ _LAZY = {
     "UKAN": "ukan_core.models.ukan",
     "DiffusionUKAN": "ukan_core.models.diffusion_ukan",
     "KANLinear": "ukan_core.models.kan",
-    "build_model": "ukan_core.models.configs",
+    "build_model": "ukan_core.models.registry",
     "optimize_for_inference": "ukan_core.models.fast",
     "load_model": "ukan_core.model_refs",
     "save_checkpoint": "ukan_core.io.checkpoints",

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from ukan_core.diffusion.pipeline import generate, load_generator  # noqa: E402
 from ukan_core.diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS, make_sampler, sample_noise  # noqa: E402
 from ukan_core.diffusion.schedule import NoiseSchedule  # noqa: E402
-from ukan_core.models.configs import DiffusionUKANConfig, build_model  # noqa: E402
+from ukan_core.models.configs import DiffusionUKANConfig  # noqa: E402
+from ukan_core.models.registry import build_model  # noqa: E402
 
 SCHEDULE = NoiseSchedule()
 SPREAD = 0.1  # std of the oracle's data around each image, in [-1, 1] units (12.75 grey levels)

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ukan_core.models.configs import NAMED_CONFIGS, build_model  # noqa: E402
+from ukan_core.models.registry import NAMED_CONFIGS, build_model  # noqa: E402
 from ukan_core.models.fast import optimize_for_inference  # noqa: E402
 
 

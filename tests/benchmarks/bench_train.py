@@ -38,7 +38,7 @@ def _peak_rss_mb() -> float:
 def _step_child(args: argparse.Namespace) -> dict:
     import torch
 
-    from ukan_core.models.configs import NAMED_CONFIGS, build_model
+    from ukan_core.models.registry import NAMED_CONFIGS, build_model
     from ukan_core.training.losses import BCEDiceLoss
     from ukan_core.training.recipes import PAPER
     from ukan_core.training.trainer import TrainStep, training_layout
@@ -92,7 +92,7 @@ def _finetune_child(args: argparse.Namespace) -> dict:
     from ukan_core.data.folders import scan_labelled_folder
     from ukan_core.data.synthetic import write_synthetic_dataset
     from ukan_core.model_refs import DEFAULT_MODEL, resolve_model
-    from ukan_core.models.configs import NAMED_CONFIGS, build_model
+    from ukan_core.models.registry import NAMED_CONFIGS, build_model
     from ukan_core.training.finetune import finetune
 
     torch.set_num_threads(args.threads)

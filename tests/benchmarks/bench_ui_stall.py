@@ -110,7 +110,7 @@ def _tiny_model(folder: Path) -> Path:
     import torch
 
     from ukan_core.io.checkpoints import save_checkpoint
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     torch.manual_seed(0)
     path = folder / "bench-ukan.safetensors"
@@ -124,7 +124,7 @@ def _tiny_generator(folder: Path) -> Path:
     import torch
 
     from ukan_core.io.checkpoints import save_checkpoint
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     torch.manual_seed(0)
     path = folder / "bench-generator.safetensors"

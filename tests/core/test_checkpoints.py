@@ -14,7 +14,7 @@ import torch
 from ukan_core.errors import CheckpointError
 from ukan_core.io.checkpoints import import_official, load_checkpoint, read_checkpoint_info, save_checkpoint
 from ukan_core.model_refs import DEFAULT_MODEL, load_model, load_model_with_info, resolve_model
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.preprocess import Preprocessing
 
 REPO = Path(__file__).resolve().parents[2]

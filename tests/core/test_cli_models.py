@@ -9,7 +9,7 @@ import torch
 
 from ukan_core.cli.main import main
 from ukan_core.io.checkpoints import read_checkpoint_info, save_checkpoint
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.store import ModelStore
 
 

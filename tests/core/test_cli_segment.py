@@ -15,7 +15,7 @@ from tests.core import image_factory
 from ukan_core.cli.main import main
 from ukan_core.io.checkpoints import save_checkpoint
 from ukan_core.io.masks import read_mask
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.preprocess import Preprocessing
 
 REPO = Path(__file__).resolve().parents[2]

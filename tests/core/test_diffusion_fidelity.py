@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from ukan_core.models.configs import DiffusionUKANConfig, build_model
+from ukan_core.models.configs import DiffusionUKANConfig
+
+from ukan_core.models.registry import build_model
 from ukan_core.models.diffusion_blocks import sinusoid_table
 from ukan_core.models.diffusion_ukan import DiffusionUKAN
 

@@ -14,7 +14,8 @@ from ukan_core.diffusion.train import fit_diffusion, official_lr, update_ema
 from ukan_core.diffusion.train_data import centre_square, load_training_images, random_flips
 from ukan_core.diffusion.train_state import load_training_state
 from ukan_core.errors import Cancelled, CheckpointError, DatasetError, TrainingDiverged
-from ukan_core.models.configs import DiffusionUKANConfig, build_model
+from ukan_core.models.configs import DiffusionUKANConfig
+from ukan_core.models.registry import build_model
 from ukan_core.progress import CancelToken
 
 

@@ -14,7 +14,8 @@ from ukan_core.diffusion.pipeline import generate, split_pairs, to_uint8
 from ukan_core.diffusion.samplers import DDPMSampler, make_sampler
 from ukan_core.diffusion.schedule import NoiseSchedule
 from ukan_core.errors import Cancelled
-from ukan_core.models.configs import DiffusionUKANConfig, build_model
+from ukan_core.models.configs import DiffusionUKANConfig
+from ukan_core.models.registry import build_model
 from ukan_core.progress import CancelToken
 
 

@@ -21,7 +21,7 @@ from ukan_core.errors import CheckpointError
 from ukan_core.io.checkpoint_schema import MAX_HEADER_BYTES, json_depth
 from ukan_core.io.checkpoints import read_checkpoint_info, save_checkpoint
 from ukan_core.model_refs import load_model, load_model_with_info
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"embed_dims": [16, 24, 32]}
@@ -222,7 +222,7 @@ def test_a_deflated_pth_bomb_is_refused_by_its_declared_size(tmp_path: Path, mon
 
 def test_an_official_state_dict_with_too_wide_layers_is_refused_before_building(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from ukan_core.models import configs
+    from ukan_core.models import registry
 
     state = build_model("ukan", TINY).state_dict()
     state["block2.0.norm2.weight"] = torch.zeros(4096)  # read as the width D2 of the KAN blocks
@@ -232,7 +232,7 @@ def test_an_official_state_dict_with_too_wide_layers_is_refused_before_building(
     def never(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("nothing may be built for a refused file")
 
-    monkeypatch.setattr(configs, "build_model", never)
+    monkeypatch.setattr(registry, "build_model", never)
     with pytest.raises(CheckpointError, match=r"^wide\.pth: config embed_dims = \[16, 24, 4096\]: .*2048"):
         load_model(path)
 

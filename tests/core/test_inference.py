@@ -13,7 +13,7 @@ from ukan_core.errors import UkanError
 from ukan_core.inference import Segmenter, probabilities_to_mask
 from ukan_core.io.checkpoints import import_official, save_checkpoint
 from ukan_core.io.images import read_image
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.preprocess import Preprocessing
 
 

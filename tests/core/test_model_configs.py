@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ukan_core.models.configs import (
-    NAMED_CONFIGS,
-    DiffusionUKANConfig,
-    UKANConfig,
-    build_model,
-    config_from_dict,
-)
+from ukan_core.models.configs import DiffusionUKANConfig, UKANConfig
+from ukan_core.models.registry import NAMED_CONFIGS, build_model, config_from_dict
 from ukan_core.models.ukan import UKAN
 
 
@@ -117,3 +112,48 @@ def test_wrong_channel_count_gives_a_clear_error() -> None:
     model = UKAN(embed_dims=[32, 40, 64]).eval()
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         model(torch.zeros(1, 1, 64, 64))
+
+
+# -- the registry ------------------------------------------------------------------------------
+def test_every_registered_architecture_names_its_config_and_model_class() -> None:
+    from ukan_core.models.registry import ARCHITECTURES
+
+    assert set(ARCHITECTURES) == {"ukan", "diffusion_ukan"}
+    for name, entry in ARCHITECTURES.items():
+        model_class = entry.model_class()
+        assert entry.name == name and model_class.architecture == name
+        with torch.device("meta"):
+            model = build_model(name)
+        assert type(model) is model_class and model.config == entry.config_class()
+        assert all(key in model.state_dict() for key in entry.official_keys)
+
+
+def test_every_registered_architecture_has_checkpoint_config_checks() -> None:
+    from ukan_core.io import checkpoint_schema
+    from ukan_core.models.registry import ARCHITECTURES
+
+    for name, entry in ARCHITECTURES.items():
+        checkpoint_schema.validate_config(name, entry.config_class().to_dict(), "x.safetensors")
+
+
+def test_the_generator_presets_build_valid_generators() -> None:
+    from ukan_core.io.checkpoint_schema import validate_config
+    from ukan_core.models.registry import GENERATOR_PRESETS
+
+    assert list(GENERATOR_PRESETS) == ["small", "official"]
+    for overrides in GENERATOR_PRESETS.values():
+        with torch.device("meta"):
+            model = build_model("diffusion_ukan", {**overrides, "image_size": 32})
+        validate_config("diffusion_ukan", model.config.to_dict(), "x.safetensors")
+
+
+def test_an_unknown_or_malformed_architecture_is_one_line() -> None:
+    from ukan_core.errors import CheckpointError
+    from ukan_core.io.checkpoint_schema import validate_metadata
+
+    with pytest.raises(ValueError, match="unknown architecture 'resnet' \\(known: diffusion_ukan, ukan\\)"):
+        build_model("resnet")
+    for bad in ("resnet", ["ukan"], {"a": 1}):
+        with pytest.raises(CheckpointError, match="^m.safetensors: unknown architecture") as info:
+            validate_metadata({"architecture": bad, "config": {}}, "m.safetensors")
+        assert "\n" not in str(info.value)

@@ -13,7 +13,7 @@ import torch
 from ukan_core.cli.main import main
 from ukan_core.inference import Segmenter
 from ukan_core.io.masks import read_mask
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.onnx_support import missing_onnx_packages
 from ukan_core.preprocess import Preprocessing
 from ukan_core.store import ModelStore

@@ -15,7 +15,7 @@ import torch
 from ukan_core.errors import StoreError
 from ukan_core.io import checkpoints
 from ukan_core.io.checkpoints import read_checkpoint_info, save_checkpoint
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.store import BUNDLED, ModelStore
 
 REPO = Path(__file__).resolve().parents[2]

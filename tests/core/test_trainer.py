@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from ukan_core.errors import Cancelled, TrainingDiverged
-from ukan_core.models.configs import UKANConfig, build_model
+from ukan_core.models.configs import UKANConfig
+from ukan_core.models.registry import build_model
 from ukan_core.models.kan import KANLinear
 from ukan_core.progress import CancelToken
 from ukan_core.training import trainer as trainer_module

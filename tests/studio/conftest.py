@@ -76,11 +76,11 @@ def window(qtbot, image_folder: Path):
 def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny U-KAN checkpoint (random weights) made with the project's own save_checkpoint."""
     checkpoints = pytest.importorskip("ukan_core.io.checkpoints")
-    configs = pytest.importorskip("ukan_core.models.configs")
+    registry = pytest.importorskip("ukan_core.models.registry")
     import torch
 
     torch.manual_seed(0)
-    model = configs.build_model("ukan", {"embed_dims": (16, 24, 32)})
+    model = registry.build_model("ukan", {"embed_dims": (16, 24, 32)})
     path = tmp_path_factory.mktemp("models") / "tiny-ukan.safetensors"
     pre = {"mode": "standard", "fit": "resize", "input_size": [64, 64]}
     checkpoints.save_checkpoint(model, path, {"preprocessing": pre, "input_size": [64, 64], "name": "tiny-ukan",

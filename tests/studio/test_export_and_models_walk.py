@@ -58,7 +58,7 @@ def test_export_remembers_the_folder_and_shows_a_long_path_whole(window, qtbot, 
 def test_roll_back_asks_then_says_what_is_selected_and_keeps_the_layout(qtbot, tmp_path: Path) -> None:
     import torch
 
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
     from ukan_core.store import ModelStore
     from ukan_studio.panels.models import ModelsPanel
 

@@ -65,7 +65,7 @@ def tiny_pairs_generator(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
     from ukan_core.io.checkpoints import save_checkpoint
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     torch.manual_seed(0)
     model = build_model("diffusion_ukan", {**TINY, "image_size": 32, "in_channels": 4})
@@ -218,6 +218,13 @@ def test_the_train_request_starts_in_the_open_folder_and_can_continue_the_chosen
     with qtbot.waitSignal(panel.trainRequested, timeout=1000) as continued:
         qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
     assert continued.args[0].base == panel.current_generator() != "" and continued.args[0].pairs
+
+
+def test_the_offered_generator_sizes_are_the_core_registrys(panel) -> None:
+    from ukan_core.models.registry import GENERATOR_PRESETS
+
+    box = panel.train_box
+    assert [box.train_size.itemData(i) for i in range(box.train_size.count())] == list(GENERATOR_PRESETS)
 
 
 def test_the_offered_samplers_are_the_cores() -> None:

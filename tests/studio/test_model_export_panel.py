@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.onnx_support import missing_onnx_packages
 from ukan_core.store import ModelStore
 from ukan_studio.panels.models import ModelsPanel

@@ -22,7 +22,7 @@ def test_explain_and_generate_docks_work_from_the_window(qtbot, window, tiny_mod
     assert (result.reference == (win.current_mask() > 0)).all()
 
     from ukan_core.io.checkpoints import save_checkpoint
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     generator = tmp_path / "g.safetensors"
     save_checkpoint(build_model("diffusion_ukan", {**TINY, "image_size": 32}), generator, {"name": "g"})

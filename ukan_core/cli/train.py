@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ukan_core.device import DEVICE_CHOICES
+from ukan_core.models.registry import NAMED_CONFIGS
 
-CONFIG_NAMES = ("ukan-s", "ukan", "ukan-l")
+CONFIG_NAMES = tuple(NAMED_CONFIGS)
 RECIPE_NAMES = ("paper", "finetune")
 
 
@@ -111,7 +112,7 @@ def format_seconds(seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from ukan_core.data.folders import scan_labelled_folder, split_pairs
     from ukan_core.errors import UkanError
-    from ukan_core.models.configs import NAMED_CONFIGS, build_model
+    from ukan_core.models.registry import NAMED_CONFIGS, build_model
     from ukan_core.preprocess import Preprocessing
     from ukan_core.training import distributed as ddp
     from ukan_core.training.publish import save_trained

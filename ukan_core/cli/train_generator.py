@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     from ukan_core.diffusion.train import fit_diffusion
     from ukan_core.diffusion.train_state import load_training_state
     from ukan_core.io.checkpoints import save_checkpoint
-    from ukan_core.models.configs import DiffusionUKANConfig, build_model
+    from ukan_core.models.configs import DiffusionUKANConfig
+    from ukan_core.models.registry import build_model
 
     state_path = args.out.with_name(args.out.stem + ".state.safetensors")
     init_info: dict = {}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ukan_core.errors import CheckpointError
+from ukan_core.models.registry import ARCHITECTURES
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -42,7 +43,6 @@ SIZE_MULTIPLE = 32  # the segmentation U-KAN downsamples five times
 ZIP_EXPANSION = 4
 ZIP_SLACK_BYTES = 16 * 1024 * 1024
 
-ARCHITECTURES = ("ukan", "diffusion_ukan")
 PREPROCESSING_MODES = ("official", "standard")
 PREPROCESSING_FITS = ("resize", "pad")
 SAFETENSORS_DTYPE_BYTES = {
@@ -86,7 +86,7 @@ def validate_metadata(info: Any, file_name: str) -> dict[str, Any]:
     if "architecture" not in info or "config" not in info:
         raise CheckpointError(f"{file_name}: its metadata lacks the architecture or config")
     architecture = info["architecture"]
-    if architecture not in ARCHITECTURES:
+    if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
         raise CheckpointError(f"{file_name}: unknown architecture {_short(architecture)} "
                               f"(known: {', '.join(ARCHITECTURES)}); a newer UKAN Studio may read it")
     validate_config(architecture, info["config"], file_name)
@@ -131,7 +131,7 @@ def validate_config(architecture: str, config: Any, file_name: str) -> None:
     """The model config: known keys only, each of the right type and within its range."""
     if not isinstance(config, dict):
         raise CheckpointError(f"{file_name}: config must be an object, not {type(config).__name__}")
-    rules = _UKAN_RULES if architecture == "ukan" else _DIFFUSION_RULES
+    rules = _CONFIG_RULES[architecture]
     unknown = sorted(set(config) - set(rules))
     if unknown:
         raise CheckpointError(f"{file_name}: {architecture} config has unknown key(s) "
@@ -206,6 +206,8 @@ _DIFFUSION_RULES = {
     "image_size": _int_in(8, MAX_INPUT_SIDE),
     "in_channels": _int_in(1, MAX_CHANNELS),
 }
+# The config checks of every architecture in `ukan_core.models.registry.ARCHITECTURES`.
+_CONFIG_RULES = {"ukan": _UKAN_RULES, "diffusion_ukan": _DIFFUSION_RULES}
 
 
 def _check_size(size: Any, file_name: str, what: str) -> None:

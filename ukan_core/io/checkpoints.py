@@ -140,7 +140,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     import torch
     from safetensors.torch import load_file
 
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     path = Path(path)
     info = read_checkpoint_info(path)

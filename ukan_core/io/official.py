@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ukan_core.errors import CheckpointError
 from ukan_core.io.checkpoint_schema import check_zip_sizes, validate_config
+from ukan_core.models.registry import ARCHITECTURES
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +40,7 @@ def import_official(
     state = _state_dict_of(_torch_load(path), path)
     architecture, config = infer_official_config(state, path.name)
     validate_config(architecture, config, path.name)  # bounded widths before anything is allocated
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     try:
         model = build_model(architecture, config)
@@ -80,19 +81,19 @@ def official_info(model: nn.Module, path: Path, input_size: tuple[int, int]) -> 
 
 def infer_official_config(state: dict[str, torch.Tensor], file_name: str) -> tuple[str, dict[str, Any]]:
     """("ukan" | "diffusion_ukan", config dict) read from the tensor shapes of an official state dict."""
-    try:
-        if "encoder1.conv.0.weight" in state and "final.weight" in state:
-            return "ukan", _segmentation_config(state)
-        if "time_embedding.timembedding.0.weight" in state and "head.weight" in state:
-            return "diffusion_ukan", _diffusion_config(state)
-    except KeyError as exc:
-        raise CheckpointError(f"{file_name}: not a U-KAN state dict (missing key {exc.args[0]!r})") from None
-    except ValueError as exc:
-        raise CheckpointError(f"{file_name}: not a Diffusion U-KAN state dict ({exc})") from None
+    for entry in ARCHITECTURES.values():
+        if not all(key in state for key in entry.official_keys):
+            continue
+        try:
+            return entry.name, _CONFIG_READERS[entry.name](state)
+        except KeyError as exc:
+            raise CheckpointError(f"{file_name}: not a {entry.title} state dict "
+                                  f"(missing key {exc.args[0]!r})") from None
+        except ValueError as exc:
+            raise CheckpointError(f"{file_name}: not a {entry.title} state dict ({exc})") from None
     first = _first_unknown_key(state)
-    raise CheckpointError(
-        f"{file_name}: tensors do not fit a U-KAN or Diffusion U-KAN model (first unknown key {first!r})"
-    )
+    families = " or ".join(entry.title for entry in ARCHITECTURES.values())
+    raise CheckpointError(f"{file_name}: tensors do not fit a {families} model (first unknown key {first!r})")
 
 
 def load_state_checked(model: nn.Module, state: dict[str, torch.Tensor], file_name: str, *,
@@ -233,6 +234,10 @@ def _diffusion_config(state: dict[str, torch.Tensor]) -> dict[str, Any]:
         ],
         "in_channels": int(state["head.weight"].shape[1]),
     }
+
+
+# How the config of each registered architecture is read from an official state dict's shapes.
+_CONFIG_READERS = {"ukan": _segmentation_config, "diffusion_ukan": _diffusion_config}
 
 
 def _first_unknown_key(state: dict[str, torch.Tensor]) -> str:

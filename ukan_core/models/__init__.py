@@ -14,8 +14,9 @@ _LAZY = {
     "DiffusionUKAN": "ukan_core.models.diffusion_ukan",
     "UKANConfig": "ukan_core.models.configs",
     "DiffusionUKANConfig": "ukan_core.models.configs",
-    "NAMED_CONFIGS": "ukan_core.models.configs",
-    "build_model": "ukan_core.models.configs",
+    "NAMED_CONFIGS": "ukan_core.models.registry",
+    "GENERATOR_PRESETS": "ukan_core.models.registry",
+    "build_model": "ukan_core.models.registry",
     "optimize_for_inference": "ukan_core.models.fast",
 }
 

@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSpinBox, QWidget,
 )
 
+from ukan_core.models.registry import GENERATOR_PRESETS
 from ukan_core.progress import Progress
 from ukan_studio.progress_bar import show_progress_on
-from ukan_studio.workers.generate import GENERATOR_PRESETS, TrainGeneratorRequest
+from ukan_studio.workers.generate import TrainGeneratorRequest
 
 
 def choose_folder(parent: QWidget, title: str, start: str) -> str:

@@ -16,15 +16,11 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Signal
 
+from ukan_core.models.registry import GENERATOR_PRESETS
 from ukan_core.progress import Progress
 from ukan_studio.workers.base import Worker, limit_torch_threads
 
 PREVIEWS_PER_BATCH = 12
-# Generator sizes offered for a new model; "official" is the paper's DiffusionUKANConfig.
-GENERATOR_PRESETS: dict[str, dict[str, Any]] = {
-    "small": {"ch": 32, "ch_mult": [1, 2, 3, 4], "embed_dims": [128, 160, 256]},
-    "official": {},
-}
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class TrainGeneratorWorker(Worker):
 
             model, info = load_generator(req.base, "cpu")
             return model, is_pairs_model(model, info)
-        from ukan_core.models.configs import build_model
+        from ukan_core.models.registry import build_model
 
         config = {**GENERATOR_PRESETS.get(req.preset, {}), **req.config,
                   "image_size": req.image_size, "in_channels": 4 if req.pairs else 3}

@@ -49,7 +49,7 @@ class WarmupWorker(Worker):
 def _build_on_meta_once() -> None:
     import torch
 
-    from ukan_core.models.configs import build_model
+    from ukan_core.models.registry import build_model
 
     for architecture, config in TINY_BUILDS:
         with torch.device("meta"):
