@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_ma
 from ukan_core.annotation.export import renamed_exports
 from ukan_core.annotation.keys import display_name
 from ukan_core.errors import StoreError, UkanError
+from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.disk_writer import DiskWriter
@@ -40,21 +40,12 @@ MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in me
 
 
 def scan_image_names(folder: Path) -> list[str]:
-    """File names of the images directly inside `folder`, sorted; names only, nothing is decoded."""
-    from ukan_core.io.images import is_image_file
+    """File names of the images directly inside `folder`, in natural order; names only, nothing is decoded.
 
-    names = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if not entry.name.startswith(".") and entry.is_file() and is_image_file(Path(entry.name)):
-                names.append(entry.name)
-    return sorted(names, key=natural_key)
-
-
-def natural_key(name: str) -> tuple[object, ...]:
-    """Sort "case 2" before "case 10", as a file manager does."""
-    parts = re.split(r"(\d+)", name.lower())
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts) + (name,)
+    The same scan as the command line's (`ukan_core.io.listing.list_folder`); OSError when the
+    folder itself cannot be listed.
+    """
+    return [path.name for path in list_folder(folder, strict=True).images]
 
 
 class Session(QObject):

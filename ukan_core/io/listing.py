@@ -10,7 +10,7 @@ counted as skipped. Only names, `stat` and, for files without an extension, the 
 are read; pixels are decoded later by `read_image`.
 
     listing = list_images(["scans/", "extra.png"])
-    listing.images      # [Path, ...] in name order (per folder), each file once
+    listing.images      # [Path, ...] in natural name order per folder ("case 2" before "case 10"), each once
     listing.problems    # ["x.png: is a named pipe (FIFO), not an image file", ...]
     listing.skipped     # how many entries were not images
 """
@@ -18,6 +18,7 @@ are read; pixels are decoded later by `read_image`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -38,7 +39,7 @@ class ImageListing:
 
 
 def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
-    """Images of the given files and folders (folders: their direct entries, sorted by name).
+    """Images of the given files and folders (folders: their direct entries, in natural name order).
 
     A file given by name follows the same rules; an input that does not exist, or exists but is
     neither a regular file nor a folder, gets a problem line.
@@ -49,7 +50,7 @@ def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
         path = Path(item).expanduser()
         if path.is_dir():
             try:
-                entries = sorted(path.iterdir(), key=lambda p: p.name)
+                entries = sorted(path.iterdir(), key=lambda p: natural_key(p.name))
             except OSError as exc:
                 listing.problems.append(f"{display_name(path)}: folder cannot be read ({exc.strerror or exc})")
                 continue
@@ -62,9 +63,22 @@ def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
     return listing
 
 
-def list_folder(folder: str | os.PathLike[str]) -> ImageListing:
-    """The images directly inside one folder (see `list_images`)."""
+def list_folder(folder: str | os.PathLike[str], *, strict: bool = False) -> ImageListing:
+    """The images directly inside one folder (see `list_images`), in natural name order.
+
+    `strict=True` raises OSError when the folder itself cannot be listed (missing, not a folder,
+    unreadable) instead of reporting it as a problem line: the app refuses to open such a folder.
+    """
+    if strict:
+        with os.scandir(Path(folder).expanduser()):
+            pass
     return list_images([folder])
+
+
+def natural_key(name: str) -> tuple[object, ...]:
+    """Sort "case 2" before "case 10" and ignore case, as a file manager does; ties by the exact name."""
+    parts = re.split(r"(\d+)", name.lower())
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts) + (name,)
 
 
 def image_verdict(path: Path) -> tuple[bool, str | None]:
