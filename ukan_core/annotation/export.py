@@ -8,7 +8,7 @@ when files exist the whole export stops before writing anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ import numpy as np
 from ukan_core.annotation.keys import display_name
 from ukan_core.annotation.store import AnnotationStore
 from ukan_core.errors import UkanError
+from ukan_core.progress import Progress, ProgressCallback, no_progress
 
 EXPORT_MODES = ("binary", "labels")
 
@@ -63,10 +64,14 @@ def export_mask_pixels(mask: np.ndarray, mode: str) -> np.ndarray:
 
 
 def export_store_masks(store: AnnotationStore, names: Iterable[str], out_dir: str | Path, *,
-                       overwrite: bool = False, mode: str = "binary") -> list[Path]:
+                       overwrite: bool = False, mode: str = "binary", progress: ProgressCallback = no_progress,
+                       on_error: Callable[[str], None] | None = None) -> list[Path]:
     """Write `<out_dir>/<export name>` for each image in `names` that has a saved mask.
 
     Raises ExportConflictError (writing nothing) when a target exists and `overwrite` is False.
+    A saved mask that cannot be read stops the export, unless `on_error` is given: it then gets
+    one line naming the mask's image and the export goes on with the others (the CLI's choice).
+    `progress` hears of each mask written.
     """
     from ukan_core.io.masks import write_mask
 
@@ -81,12 +86,24 @@ def export_store_masks(store: AnnotationStore, names: Iterable[str], out_dir: st
             raise ExportConflictError(existing)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, target in plan:
-        mask = store.mask(name)
-        if mask is None:
-            continue
-        written.append(Path(write_mask(target, export_mask_pixels(mask, mode))))
+    for done, (name, target) in enumerate(plan, 1):
+        try:
+            mask = store.mask(name)
+        except (UkanError, OSError) as exc:
+            if on_error is None:
+                raise
+            on_error(f"{display_name(name)}: its saved mask cannot be read ({_reason(exc)}); not exported")
+            mask = None
+        if mask is not None:
+            written.append(Path(write_mask(target, export_mask_pixels(mask, mode))))
+        progress(Progress(done, len(plan), display_name(name)))
     return written
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return str(exc)
 
 
 def write_unsaved_masks(masks: dict[str, np.ndarray], out_dir: str | Path, mode: str = "labels") -> list[Path]:

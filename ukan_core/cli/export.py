@@ -1,0 +1,91 @@
+"""`ukan export`: write the saved masks of a Studio-annotated folder as plain PNGs.
+
+    ukan export FOLDER --out DIR [--values binary|labels] [--which all|corrected] [--overwrite]
+
+The same files as the Studio's Export (`ukan_core.annotation.export`): `<out>/<image stem>.png`
+(two images sharing a stem: the later one `<stem>_<ext>.png`), 0/255 for `--values binary`, the
+label values for `--values labels`. `--which all` exports every saved mask (predicted and
+corrected), `--which corrected` only the user's own work. The annotations are read where the
+Studio keeps them: `FOLDER/.ukan-studio/`, or the per-user copy of a read-only folder; the
+folder is only read. Images are listed as by `ukan segment` (`ukan_core.io.listing`), so a mask
+whose image is gone is not exported. Exit 0 when every mask was written, 1 when some could not
+be read (one `error:` line each), 2 for usage errors (no such folder, no annotations, files in
+DIR that would be overwritten without `--overwrite`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ukan_core.cli.terminal import TerminalProgress
+from ukan_core.errors import UkanError
+from ukan_core.io.names import display_name, display_path
+
+VALUES = ("binary", "labels")
+WHICH = ("all", "corrected")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export the saved masks of a Studio-annotated folder as PNGs",
+        description="Write the masks saved in UKAN Studio for FOLDER's images as <image stem>.png files in "
+                    "--out, exactly as the Studio's Export does. The folder itself is only read.",
+    )
+    parser.add_argument("folder", type=Path, metavar="FOLDER", help="an image folder annotated in UKAN Studio")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the mask PNGs (<image stem>.png)")
+    parser.add_argument("--values", choices=VALUES, default="binary",
+                        help="binary: 0/255 (default); labels: the label values 0..K")
+    parser.add_argument("--which", choices=WHICH, default="all",
+                        help="all: every saved mask (default); corrected: only masks the user made or corrected")
+    parser.add_argument("--overwrite", action="store_true", help="replace files that already exist in --out")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ukan_core.annotation import AnnotationStore, ExportConflictError, export_store_masks, statuses
+    from ukan_core.annotation.export import renamed_exports
+    from ukan_core.assets import samples_dir
+    from ukan_core.io.listing import list_folder
+
+    folder: Path = args.folder.expanduser()
+    out: Path = args.out.expanduser()
+    if not folder.is_dir():
+        raise UkanError(f"{display_name(folder)}: " + ("not a folder" if folder.exists() else "folder not found"))
+    if out.exists() and not out.is_dir():
+        raise UkanError(f"{display_name(out)}: --out must be a folder, and this is a file")
+    try:
+        listing = list_folder(folder, strict=True)
+    except OSError as exc:
+        raise UkanError(f"{display_name(folder)}: folder cannot be read ({exc.strerror or exc})") from None
+    bundled = folder.resolve() == samples_dir().resolve()
+    store = AnnotationStore.open(folder, beside_images=not bundled)   # reads only; no lock, nothing repaired on disk
+    if not store.names():
+        raise UkanError(f"{display_name(folder)}: no UKAN Studio annotations found; open the folder in UKAN Studio "
+                        f"(or segment it there) first")
+    for line in listing.problems:
+        print(f"error: {line}", file=sys.stderr)
+    names = [path.name for path in listing.images]
+    chosen = [n for n in names if statuses.in_export_scope(store.status(n), args.which)]
+    failures: list[str] = []
+    with TerminalProgress(len(chosen), unit="mask", desc="export") as bar:
+        def failed(line: str) -> None:
+            failures.append(line)
+            bar.error(f"error: {line}")
+
+        try:
+            written = export_store_masks(store, chosen, out, overwrite=args.overwrite, mode=args.values,
+                                         progress=bar.report, on_error=failed)
+        except ExportConflictError as exc:
+            first = exc.existing[0]
+            more = f" and {len(exc.existing) - 1} more" if len(exc.existing) > 1 else ""
+            raise UkanError(f"{display_name(first.name)}{more}: already exist in {display_path(out)}; pass "
+                            f"--overwrite to replace them or choose another --out") from None
+    for name, target in renamed_exports(n for n in chosen if store.mask_path(n).is_file()):
+        print(f"{display_name(name)}: exported as {target} (another image has the same stem)")
+    kind = "corrected " if args.which == "corrected" else ""
+    print(f"exported {len(written)} {kind}mask{'s' if len(written) != 1 else ''} of {len(names)} images "
+          f"to {display_path(out)}")
+    return 1 if failures or listing.problems else 0
