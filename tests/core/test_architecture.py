@@ -51,3 +51,93 @@ def test_cli_help_does_not_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False", "`ukan --help` should not pay for importing torch"
+
+
+# -- ukan_core: no import cycles, no Qt anywhere, no oversized module ----------------------------
+CORE_MODULE_MAX_LINES = 410   # "a file past ~400 lines is asking to be split"
+QT_AND_APP = {"PySide6", "PyQt5", "PyQt6", "shiboken6", "pyqtgraph", "superqt", "ukan_studio"}
+
+
+def _core_import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports: module-level, in functions and under TYPE_CHECKING."""
+    files = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (root / package).rglob("*.py")}
+
+    def known(name: str) -> str | None:
+        while name and name not in files:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                deps.update(filter(None, (known(alias.name) for alias in node.names)))
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here[: len(here) - node.level + 1] + [node.module or ""]) if node.level \
+                    else (node.module or "")
+                for alias in node.names:
+                    target = known(f"{base.rstrip('.')}.{alias.name}")
+                    deps.add(target if target in files and target != base.rstrip(".") else known(base.rstrip(".")))
+        deps.discard(None)
+        deps.discard(module)
+        graph[module] = deps
+    return graph
+
+
+def _import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_core_has_no_import_cycles_no_qt_and_no_oversized_module(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    (demo / "sub").mkdir(parents=True)
+    (demo / "__init__.py").write_text("")
+    (demo / "sub" / "__init__.py").write_text("")
+    (demo / "a.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from demo.sub import b\n")
+    (demo / "sub" / "b.py").write_text("def f():\n    from .. import a\n")
+    assert _import_cycles(_core_import_graph(tmp_path, "demo")) == [["demo.a", "demo.sub.b"]]   # the check sees them
+
+    assert _import_cycles(_core_import_graph(REPO, "ukan_core")) == []
+    gui = {}
+    for path in (REPO / "ukan_core").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            bad = {n.split(".")[0] for n in names} & QT_AND_APP
+            if bad:
+                gui[str(path.relative_to(REPO))] = sorted(bad)
+    assert not gui, f"ukan_core modules importing Qt or the app (even inside functions): {gui}"
+    long = {str(p.relative_to(REPO)): n for p in (REPO / "ukan_core").rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > CORE_MODULE_MAX_LINES}
+    assert not long, f"ukan_core modules to split (over {CORE_MODULE_MAX_LINES} lines): {long}"

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from ukan_core.annotation import lock as folder_lock
 from ukan_core.annotation import statuses
+from ukan_core.annotation.corrected import CorrectedItem
 from ukan_core.annotation.keys import display_name, mask_file_name
 from ukan_core.annotation.migration import UNASSIGNED_FOLDER, plan_migration, unlabel_ambiguous
 from ukan_core.annotation.recovery import STATUS_CHUNK, chunk_text, records_from_masks, wins_over
@@ -40,23 +40,6 @@ MASKS_FOLDER = "masks"
 STATUSES = statuses.STATUSES
 FORMAT_VERSION = 2
 DEFAULT_CLASSES = ("background", "foreground")
-
-
-@dataclass(frozen=True)
-class CorrectedItem:
-    """One image the user corrected, with the saved mask that goes with it.
-
-    Shaped like `ukan_core.data.folders.Pair` (image, mask, id), so training code takes either.
-    """
-
-    image: Path
-    mask: Path
-    name: str
-
-    @property
-    def id(self) -> str:
-        """Unique within the folder (the file name: `scan.png` and `scan.jpg` are two images)."""
-        return display_name(self.name)
 
 
 def fallback_location(folder: Path) -> Path:
