@@ -6,8 +6,8 @@ The same files as the Studio's Export (`ukan_core.annotation.export`): `<out>/<i
 (two images sharing a stem: the later one `<stem>_<ext>.png`), 0/255 for `--values binary`, the
 label values for `--values labels`. `--which all` exports every saved mask (predicted and
 corrected), `--which corrected` only the user's own work. The annotations are read where the
-Studio keeps them: `FOLDER/.ukan-studio/`, or the per-user copy of a read-only folder; the
-folder is only read. Images are listed as by `ukan segment` (`ukan_core.io.listing`), so a mask
+Studio keeps them: `FOLDER/.ukan-studio/`, or the per-user copy of a read-only folder; nothing
+there is changed (no lock is taken, repairs stay in memory). Images are listed as by `ukan segment` (`ukan_core.io.listing`), so a mask
 whose image is gone is not exported. Exit 0 when every mask was written, 1 when some could not
 be read (one `error:` line each), 2 for usage errors (no such folder, no annotations, files in
 DIR that would be overwritten without `--overwrite`).
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="export the saved masks of a Studio-annotated folder as PNGs",
         description="Write the masks saved in UKAN Studio for FOLDER's images as <image stem>.png files in "
-                    "--out, exactly as the Studio's Export does. The folder itself is only read.",
+                    "--out, exactly as the Studio's Export does. Nothing in FOLDER is changed.",
     )
     parser.add_argument("folder", type=Path, metavar="FOLDER", help="an image folder annotated in UKAN Studio")
     parser.add_argument("--out", required=True, type=Path, help="folder for the mask PNGs (<image stem>.png)")
