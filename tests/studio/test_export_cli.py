@@ -82,7 +82,7 @@ def test_the_cli_refuses_to_overwrite_unless_asked(qtbot, tmp_path: Path) -> Non
     (out / "scan.png").write_bytes(b"keep me")
     refused = _ukan("export", folder, "--out", out)
     assert refused.returncode == 2
-    assert refused.stderr.strip().startswith("error: scan.png: already exist in ")
+    assert refused.stderr.strip().startswith("error: scan.png: already exists in ")
     assert "--overwrite" in refused.stderr and "\n" not in refused.stderr.strip()
     assert _files(out) == {"scan.png": b"keep me"}            # nothing written, nothing replaced
     assert _ukan("export", folder, "--out", out, "--overwrite").returncode == 0

@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         except ExportConflictError as exc:
             first = exc.existing[0]
             more = f" and {len(exc.existing) - 1} more" if len(exc.existing) > 1 else ""
-            raise UkanError(f"{display_name(first.name)}{more}: already exist in {display_path(out)}; pass "
+            verb = "already exist" if more else "already exists"
+            raise UkanError(f"{display_name(first.name)}{more}: {verb} in {display_path(out)}; pass "
                             f"--overwrite to replace them or choose another --out") from None
     for name, target in renamed_exports(n for n in chosen if store.mask_path(n).is_file()):
         print(f"{display_name(name)}: exported as {target} (another image has the same stem)")
