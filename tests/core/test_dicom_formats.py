@@ -243,7 +243,11 @@ def test_a_dicom_cd_folder_lists_its_images_and_skips_the_dicomdir(tmp_path: Pat
 @pytest.mark.parametrize("file, package", [("MR_small_jpeg_ls_lossless.dcm", "imagecodecs"),
                                            ("SC_rgb_jpeg_gdcm.dcm", "imagecodecs")])
 def test_without_its_codec_the_error_names_the_syntax_and_the_package(file: str, package: str) -> None:
-    script = ("import sys; sys.modules['imagecodecs'] = None\n"   # as on an installation without it
+    # As on an installation without it; pyjpegls (module jpeg_ls, which highdicom brings) and gdcm
+    # would decode these syntaxes too, so they are hidden as well.
+    script = ("import sys\n"
+              "for name in ('imagecodecs', 'jpeg_ls', 'gdcm'):\n"
+              "    sys.modules[name] = None\n"
               "from ukan_core.errors import BadImageError\n"
               "from ukan_core.io.images import read_image\n"
               "try:\n"
