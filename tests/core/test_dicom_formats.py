@@ -243,7 +243,8 @@ def test_a_dicom_cd_folder_lists_its_images_and_skips_the_dicomdir(tmp_path: Pat
 @pytest.mark.parametrize("file, package", [("MR_small_jpeg_ls_lossless.dcm", "imagecodecs"),
                                            ("SC_rgb_jpeg_gdcm.dcm", "imagecodecs")])
 def test_without_its_codec_the_error_names_the_syntax_and_the_package(file: str, package: str) -> None:
-    script = ("import sys; sys.modules['imagecodecs'] = None\n"   # as on an installation without it
+    # as on an installation without it (pyjpegls, which highdicom brings, also decodes JPEG-LS: blocked too)
+    script = ("import sys; sys.modules['imagecodecs'] = None; sys.modules['jpeg_ls'] = None\n"
               "from ukan_core.errors import BadImageError\n"
               "from ukan_core.io.images import read_image\n"
               "try:\n"
