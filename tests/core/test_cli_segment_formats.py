@@ -80,3 +80,13 @@ def test_dicom_seg_format_writes_a_seg_per_dicom_and_one_line_for_others(inputs:
     assert seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence[0].ReferencedSOPInstanceUID \
         == source.SOPInstanceUID
     assert (out / "classes.json").is_file() and (out / "measurements.csv").is_file()
+
+
+def test_png_format_names_the_volumes_it_skips(inputs: Path, tiny_checkpoint: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "out"
+    code = main(["segment", str(inputs), "--out", str(out), "--model", str(tiny_checkpoint), "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["CT_small.png"]   # PNG output as before
+    assert "note: 1 NIfTI volume skipped: PNG masks are written for 2D images; segment volumes with --format nifti" \
+        in captured.err

@@ -154,3 +154,40 @@ def test_locate_gives_the_folder_and_the_first_item_of_a_file(tmp_path: Path) ->
         locate(tmp_path / "notes.txt")
     with pytest.raises(BadImageError, match=r"^missing\.png: file not found$"):
         locate(tmp_path / "missing.png")
+
+
+def test_iter_frames_gives_every_slice_once_decompressed(tmp_path: Path) -> None:
+    from ukan_core.io.items import iter_frames
+
+    data = volume((6, 7, 5))
+    nib.save(nib.Nifti1Image(data, np.diag([1.0, 1.0, 3.0, 1.0])), tmp_path / "ct.nii.gz")
+    frames = list(iter_frames(tmp_path / "ct.nii.gz"))
+    assert [f.frame for f in frames] == list(range(5))
+    for k, frame in enumerate(frames):
+        np.testing.assert_array_equal(frame.pixels, read_image(tmp_path / "ct.nii.gz", frame=k).pixels)
+        np.testing.assert_array_equal(frame.pixels, data[:, :, k])
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("empty.nii", b"", "empty file (0 bytes)"),
+    ("plain.nii.gz", b"not compressed" * 30, "not gzip-compressed, as a .nii.gz file must be"),
+    ("zeros.nii", b"\0" * 400, "not a NIfTI file (no NIfTI-1 or NIfTI-2 header)"),
+])
+def test_broken_nifti_files_get_one_line_without_the_full_path(tmp_path: Path, name: str, content: bytes,
+                                                               reason: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(BadImageError) as info:
+        read_image(tmp_path / name)
+    assert str(info.value) == f"{name}: {reason}"
+
+
+def test_a_truncated_nifti_reads_its_first_slices_and_names_the_missing_ones(tmp_path: Path) -> None:
+    import gzip
+
+    nib.save(nib.Nifti1Image(np.ones((50, 50, 20), np.float32), np.eye(4)), tmp_path / "full.nii.gz")
+    raw = gzip.decompress((tmp_path / "full.nii.gz").read_bytes())
+    (tmp_path / "cut.nii").write_bytes(raw[: len(raw) // 3])
+    assert read_image(tmp_path / "cut.nii", frame=0).pixels.shape == (50, 50)
+    with pytest.raises(BadImageError) as info:
+        read_image(tmp_path / "cut.nii", frame=19)
+    assert str(info.value).startswith("cut.nii: corrupt or truncated NIfTI (") and str(tmp_path) not in str(info.value)

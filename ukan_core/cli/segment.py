@@ -88,8 +88,13 @@ def run(args: argparse.Namespace) -> int:
     is_main = not launched_by_torchrun() or os.environ.get("RANK") == "0"
     for line in listing.problems if is_main else ():   # every rank lists; one says what it found
         print(f"error: {line}", file=sys.stderr)
+    volumes = _skipped_volumes(args.inputs)
+    hint = f"; {volumes} NIfTI {_plural(volumes, 'volume')} among them: use --format nifti" if volumes else ""
     if not images and not listing.problems:
-        raise UkanError(f"no images found in the inputs ({skipped} skipped, not images)")
+        raise UkanError(f"no images found in the inputs ({skipped} skipped, not images{hint})")
+    if volumes and is_main:
+        print(f"note: {volumes} NIfTI {_plural(volumes, 'volume')} skipped: PNG masks are written for 2D images; "
+              "segment volumes with --format nifti", file=sys.stderr)
     targets = _mask_paths(images, out)
     inputs = {p.resolve() for p in images}
     if any(t.resolve() in inputs for t in targets.values()):
@@ -183,6 +188,14 @@ def _mask_paths(images: list[Path], out: Path) -> dict[Path, Path]:
         used.add(name.lower())
         targets[image] = out / f"{name}.png"
     return targets
+
+
+def _skipped_volumes(inputs: list[str]) -> int:
+    """How many NIfTI volumes the PNG listing skipped (names only: `--format nifti` reads them)."""
+    from ukan_core.io.listing import list_images
+    from ukan_core.io.volumes import is_volume_name
+
+    return sum(1 for path in list_images(inputs, volumes=True).images if is_volume_name(path))
 
 
 def _plural(n: int, word: str) -> str:

@@ -24,8 +24,6 @@ def run_format(args: argparse.Namespace, out: Path, model_ref: str,
     """Segment `args.inputs` into `out` in `args.format`; the exit code (0, or 1 when some failed)."""
     from ukan_core.annotation.formats import source_measurements, target_names, write_export_extras, write_masks
     from ukan_core.cli.terminal import TerminalProgress, status
-    from ukan_core.io.images import read_image, to_rgb8
-    from ukan_core.io.items import frame_count
     from ukan_core.io.listing import list_images
     from ukan_core.segment_pipeline import error_line
     from ukan_core.training.distributed import launched_by_torchrun
@@ -51,16 +49,13 @@ def run_format(args: argparse.Namespace, out: Path, model_ref: str,
     with TerminalProgress(len(listing.images), unit="file", desc="segmenting") as bar:
         for path in listing.images:
             try:
-                n = frame_count(path)
-                frames = [read_image(path, frame=k) for k in range(n)]
-                masks = segmenter.predict_mask_batch([to_rgb8(f) for f in frames], args.threshold)
-                names = _unique(target_names(args.format, path, n), used)
+                masks, spacings, thickness = _segment_frames(segmenter, path, args.threshold)
+                names = _unique(target_names(args.format, path, len(masks)), used)
                 if any((out / name).resolve() in inputs for name in names):
                     raise UkanError("its mask would overwrite an input; choose another --out folder")
                 write_masks(args.format, path, masks, out, class_names=class_names,
-                            pixel_spacing=frames[0].pixel_spacing, names=names)
-                measurements.update(source_measurements(path.name, masks, [f.pixel_spacing for f in frames],
-                                                        frames[0].slice_thickness))
+                            pixel_spacing=spacings[0], names=names)
+                measurements.update(source_measurements(path.name, masks, spacings, thickness))
                 done += 1
             except _ERRORS as exc:
                 bar.error(error_line(path, exc))
@@ -71,6 +66,28 @@ def run_format(args: argparse.Namespace, out: Path, model_ref: str,
     print(f"segmented {done} {'file' if done == 1 else 'files'} ({args.format}), {failed} failed, "
           f"{listing.skipped} skipped (not images) -> {display_path(out)}")
     return 1 if failed else 0
+
+
+def _segment_frames(segmenter: Any, path: Path, threshold: float) -> tuple[list[Any], list[Any], float | None]:
+    """(label mask, pixel spacing) of every frame of `path`, and its slice thickness; frames are read
+    one at a time and segmented in batches: only one batch of 8-bit RGB copies waits for the network."""
+    from ukan_core.io.images import to_rgb8
+    from ukan_core.io.items import iter_frames
+
+    masks: list[Any] = []
+    spacings: list[Any] = []
+    thickness: float | None = None
+    batch: list[Any] = []
+    for image in iter_frames(path):
+        batch.append(to_rgb8(image))
+        spacings.append(image.pixel_spacing)
+        thickness = thickness if thickness is not None else image.slice_thickness
+        if len(batch) >= segmenter.batch_size:
+            masks += segmenter.predict_mask_batch(batch, threshold)
+            batch = []
+    if batch:
+        masks += segmenter.predict_mask_batch(batch, threshold)
+    return masks, spacings, thickness
 
 
 def _unique(names: list[str], used: set[str]) -> list[str]:

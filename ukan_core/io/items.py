@@ -5,6 +5,7 @@ multi-page TIFF and every slice of a NIfTI volume is an item of its own.
     listing.items                 # [ImageItem(path, frame, n_frames), ...] in name order, then frame order
     listing.items[3].name         # "ct.nii.gz [4/40]" (a single-frame file is just "scan.png")
     read_item(listing.items[3])   # ImageData of that slice (`read_image(path, frame=k)`)
+    for image in iter_frames(path): ...   # every frame of one file in order (a .nii.gz decompressed once)
     locate("scans/ct.nii.gz")     # (folder, ImageItem of its first frame): what a window opens for a file
 
 Counting frames reads only headers: the DICOM header before the pixels, the TIFF page index, the
@@ -19,7 +20,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ukan_core.errors import BadImageError
 from ukan_core.io.image_limits import check_declared_size
@@ -28,7 +29,7 @@ from ukan_core.io.listing import image_verdict, list_images
 from ukan_core.io.names import display_name
 from ukan_core.io.regular_files import not_a_regular_file, open_regular_file
 from ukan_core.io.sniff import DICOM, HEAD_BYTES, IMAGE_EXTENSIONS, TIFF, is_dicom_content, sniff_format
-from ukan_core.io.volumes import VOLUME_SUFFIXES, is_volume_name, volume_info
+from ukan_core.io.volumes import VOLUME_SUFFIXES, is_volume_name, iter_volume_slices, volume_info
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,16 @@ def list_items(inputs: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 def read_item(item: ImageItem) -> ImageData:
     """The pixels and facts of one item (BadImageError naming the file and the problem)."""
     return read_image(item.path, frame=item.frame)
+
+
+def iter_frames(path: str | os.PathLike[str]) -> Iterator[ImageData]:
+    """Every frame of one file, in order (BadImageError naming the file at the first that fails)."""
+    p = Path(path)
+    if is_volume_name(p):
+        yield from iter_volume_slices(p)
+        return
+    for frame in range(frame_count(p)):
+        yield read_image(p, frame=frame)
 
 
 def frame_count(path: str | os.PathLike[str]) -> int:

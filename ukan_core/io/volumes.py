@@ -6,13 +6,15 @@ stored in, oblique affines included. A slice keeps the voxel order of the other 
 the first remaining axis, columns = the second): masks map back to the volume exactly, but the
 slice is not reoriented for display. Only the header is read to list a volume and to check its
 size against the pixel limits (`image_limits`); a slice is read through nibabel's array proxy, so
-an uncompressed volume is never loaded whole (a `.nii.gz` is decompressed up to the slice).
+an uncompressed volume is never loaded whole (a `.nii.gz` is decompressed up to the slice;
+`iter_volume_slices` decompresses it once to go through every slice).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -22,7 +24,11 @@ from ukan_core.io.names import display_name
 from ukan_core.io.pixel_arrays import normalise_array, reason
 from ukan_core.io.regular_files import not_a_regular_file
 
+if TYPE_CHECKING:
+    from ukan_core.io.images import ImageData
+
 VOLUME_SUFFIXES = (".nii", ".nii.gz")
+WHOLE_READ_VOXELS = 128_000_000   # 1 GB as float64: beyond this a .nii.gz is read slice by slice
 _MM_PER_UNIT = {"mm": 1.0, "unknown": 1.0, "meter": 1000.0, "micron": 0.001}
 
 
@@ -91,38 +97,62 @@ def volume_info(path: str | Path) -> VolumeInfo:
     return _info(image, display_name(path))
 
 
-def read_volume_slice(path: str | Path, index: int):
+def read_volume_slice(path: str | Path, index: int) -> ImageData:
     """Slice `index` (0-based, along `VolumeInfo.slice_axis`) as `ImageData`, values as stored × scaling."""
-    from ukan_core.io.images import ImageData
-
     p = Path(path)
     name = display_name(p)
     image = _load(p)
     info = _info(image, name)
     if not 0 <= index < info.n_slices:
         raise BadImageError(f"{name}: has {info.n_slices} slices, no slice {index + 1}")
-    slicer: list[object] = [slice(None)] * len(info.stored_shape)
-    for axis in range(3, len(info.stored_shape)):
+    return _slice_image(_read_voxels(image, info, name, index), info, p, index)
+
+
+def iter_volume_slices(path: str | Path) -> Iterator[ImageData]:
+    """Every slice in order. A `.nii.gz` up to WHOLE_READ_VOXELS is decompressed once (not once per
+    slice, which costs O(slices²)); larger or uncompressed files are read slice by slice."""
+    p = Path(path)
+    name = display_name(p)
+    image = _load(p)
+    info = _info(image, name)
+    if not name.lower().endswith(".gz") or int(np.prod(info.shape)) > WHOLE_READ_VOXELS:
+        for index in range(info.n_slices):
+            yield _slice_image(_read_voxels(image, info, name, index), info, p, index)
+        return
+    voxels = _read_voxels(image, info, name, None)
+    for index in range(info.n_slices):
+        yield _slice_image(np.take(voxels, index, axis=info.slice_axis), info, p, index)
+
+
+def _read_voxels(image, info: VolumeInfo, name: str, index: int | None) -> np.ndarray:
+    """Slice `index` (2D), or the whole volume as 3D when `index` is None, through the array proxy."""
+    stored = info.stored_shape
+    slicer: list[object] = [slice(None)] * len(stored)
+    for axis in range(3, len(stored)):
         slicer[axis] = 0   # trailing axes of length 1
-    if len(info.stored_shape) == 2:
-        plane = np.asanyarray(image.dataobj)
-    else:
+    if index is not None and len(stored) > 2:
         slicer[info.slice_axis] = index
-        try:
-            plane = np.asanyarray(image.dataobj[tuple(slicer)])
-        except MemoryError:
-            raise BadImageError(f"{name}: too large to load into memory") from None
-        except Exception as exc:
-            raise BadImageError(f"{name}: corrupt or truncated NIfTI ({reason(exc)})") from None
-    if plane.dtype.fields is not None:
+    try:
+        voxels = np.asanyarray(image.dataobj[tuple(slicer)])
+    except MemoryError:
+        raise BadImageError(f"{name}: too large to load into memory") from None
+    except Exception as exc:
+        raise BadImageError(f"{name}: corrupt or truncated NIfTI ({reason(exc)})") from None
+    if voxels.dtype.fields is not None:
         raise BadImageError(f"{name}: NIfTI with RGB or structured voxels is not supported; save it as grey values")
-    pixels, _ = normalise_array(np.ascontiguousarray(plane), name)
+    return voxels[:, :, None] if index is None and voxels.ndim == 2 else voxels
+
+
+def _slice_image(plane: np.ndarray, info: VolumeInfo, path: Path, index: int) -> ImageData:
+    from ukan_core.io.images import ImageData
+
+    pixels, _ = normalise_array(np.ascontiguousarray(plane), display_name(path))
     if not pixels.flags.writeable:
         pixels = pixels.copy()
     rows, columns = info.plane_axes
     spacing = (info.zooms[rows], info.zooms[columns])
     thickness = info.zooms[info.slice_axis]
-    return ImageData(pixels=pixels, path=p, bit_depth=int(info.dtype.itemsize * 8),
+    return ImageData(pixels=pixels, path=path, bit_depth=int(info.dtype.itemsize * 8),
                      original_size=(int(pixels.shape[0]), int(pixels.shape[1])), modality=None,
                      frame_count=info.n_slices, pixel_spacing=spacing if all(v > 0 for v in spacing) else None,
                      frame=index, slice_thickness=thickness if thickness > 0 else None)
@@ -140,7 +170,21 @@ def _load(path: str | Path):
     except MemoryError:
         raise BadImageError(f"{name}: too large to load into memory") from None
     except Exception as exc:   # nibabel raises ImageFileError, ValueError, EOFError, gzip errors ...
-        raise BadImageError(f"{name}: not a readable NIfTI volume ({reason(exc)})") from None
+        raise BadImageError(f"{name}: {_load_problem(exc, path)}") from None
+
+
+def _load_problem(exc: BaseException, path: str | Path) -> str:
+    """nibabel's reason in our words, without the full path it puts in its messages."""
+    text = str(exc)
+    if "Empty file" in text:
+        return "empty file (0 bytes)"
+    if "not a gzip file" in text:
+        return "not gzip-compressed, as a .nii.gz file must be"
+    if "Cannot work out file type" in text:
+        return "not a NIfTI file (no NIfTI-1 or NIfTI-2 header)"
+    for form in (str(Path(path).absolute()), str(path)):
+        text = text.replace(f"'{form}'", "the file").replace(f'"{form}"', "the file").replace(form, "the file")
+    return f"not a readable NIfTI volume ({reason(Exception(text))})"
 
 
 def _info(image, name: str) -> VolumeInfo:
