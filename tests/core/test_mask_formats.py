@@ -119,7 +119,8 @@ def test_a_dicom_seg_is_refused_in_one_line_for_sources_that_cannot_carry_it(tmp
     dose = pydicom_file("rtdose.dcm")   # a classic multi-frame file: no functional groups to place frames by
     with pytest.raises(BadImageError) as info:
         write_masks("dicom-seg", dose, [np.zeros((10, 10), np.uint8)] * 15, tmp_path, class_names=["lesion"])
-    assert str(info.value).startswith("rtdose.dcm: a DICOM SEG cannot reference this source (")
+    assert str(info.value) == ("rtdose.dcm: a classic multi-frame DICOM (no functional groups), whose frames a "
+                               "DICOM SEG cannot place; export NIfTI or PNG masks instead")
     assert "\n" not in str(info.value) and not list(tmp_path.glob("*_seg.dcm*"))   # nothing half-written
 
 

@@ -46,6 +46,9 @@ def write_dicom_seg(source: str | Path, masks: Sequence[np.ndarray], class_names
         except Exception as exc:
             raise BadImageError(f"{name}: not a readable DICOM file ({reason(exc)})") from None
         frames = int(ds.get("NumberOfFrames", 1) or 1)
+        if frames > 1 and "SharedFunctionalGroupsSequence" not in ds:
+            raise BadImageError(f"{name}: a classic multi-frame DICOM (no functional groups), whose frames a DICOM "
+                                "SEG cannot place; export NIfTI or PNG masks instead")
         labels = _label_stack(masks, frames, (int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)), name)
         used = int(labels.max())
         if used > len(class_names):

@@ -31,6 +31,7 @@ from ukan_core.io.sniff import (
     looks_like_headerless_dicom,
     sniff_format,
 )
+from ukan_core.io.volumes import is_volume_name, read_volume_slice
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageData", "is_image_file", "read_image", "to_rgb8"]
 _KIND_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM",
@@ -92,8 +93,6 @@ def read_image(path: str | Path, frame: int = 0) -> ImageData:
     name = display_name(p)
     if frame < 0:
         raise BadImageError(f"{name}: frame must be 0 or more, got {frame}")
-    from ukan_core.io.volumes import is_volume_name, read_volume_slice
-
     if is_volume_name(p):
         return read_volume_slice(p, frame)
     with open_regular_file(p) as stream:
