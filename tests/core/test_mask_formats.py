@@ -68,6 +68,22 @@ def test_a_2d_image_gives_a_one_slice_nifti_sized_by_its_spacing(tmp_path: Path)
     np.testing.assert_array_equal(np.asarray(labels.dataobj)[:, :, 0], mask)
 
 
+def test_the_frames_of_a_multipage_tiff_give_a_volume_that_reads_back_frame_by_frame(tmp_path: Path) -> None:
+    import tifffile
+
+    pages = np.random.default_rng(1).integers(0, 255, (3, 8, 9), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "stack.tif", pages, photometric="minisblack")
+    items = list_items(tmp_path).items
+    masks = [(read_item(item).pixels > 128).astype(np.uint8) for item in items]
+    written = write_masks("nifti", tmp_path / "stack.tif", masks, tmp_path / "out", class_names=["lesion"],
+                          pixel_spacing=(0.5, 0.5), slice_thickness=2.0)
+    assert written[0].name == "stack.nii.gz" and nib.load(written[0]).shape == (8, 9, 3)
+    back = list_items(tmp_path / "out").items
+    assert len(back) == 3
+    for item, mask in zip(back, masks):
+        np.testing.assert_array_equal(read_item(item).pixels, mask)
+
+
 def test_a_dicom_seg_from_a_single_frame_dicom_references_its_source(tmp_path: Path) -> None:
     source = pydicom_file("CT_small.dcm")
     mask = np.zeros((128, 128), np.uint8)

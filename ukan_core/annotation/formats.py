@@ -7,7 +7,8 @@
 image has one). Formats:
 - "png": `<stem>.png` for a single frame, `<stem>_<k>.png` (k from 1, zero-padded) per frame;
 - "nifti": one volume `<name>.nii.gz` with the source's shape and affine for a NIfTI source
-  (`nifti_masks`); a 2D image gives a one-slice volume sized by its pixel spacing;
+  (`nifti_masks`); another file gives a (row, column, frame) volume sized by its pixel spacing and
+  slice thickness (one slice for a 2D image);
 - "dicom-seg": `<stem>_seg.dcm` referencing the source's SOP Instance UID (`dicom_seg`); DICOM
   sources only.
 Every file is written atomically. `source_measurements` gives the rows of `measurements.csv`:
@@ -56,15 +57,17 @@ def target_names(fmt: str, source: str | Path, n_frames: int = 1) -> list[str]:
 
 def write_masks(fmt: str, source: str | Path, masks: Sequence[np.ndarray], out_dir: str | Path, *,
                 class_names: Sequence[str], pixel_spacing: tuple[float, float] | None = None,
-                names: Sequence[str] | None = None, binary: bool = False) -> list[Path]:
+                slice_thickness: float | None = None, names: Sequence[str] | None = None,
+                binary: bool = False) -> list[Path]:
     """Write the masks of one source file in format `fmt` into `out_dir`; return the files written.
 
+    `pixel_spacing` and `slice_thickness` size the NIfTI of a source that is not a NIfTI itself.
     `names` overrides `target_names` (e.g. to make names unique across sources). `binary=True`
     writes PNGs as 0/255 (one-class masks other tools read); NIfTI and SEG always hold labels.
     Raises BadImageError with one line when the source cannot take this format.
     """
     from ukan_core.annotation.dicom_seg import write_dicom_seg
-    from ukan_core.annotation.nifti_masks import write_nifti_from_image, write_nifti_labels
+    from ukan_core.annotation.nifti_masks import write_nifti_from_frames, write_nifti_labels
     from ukan_core.io.masks import write_mask
     from ukan_core.io.volumes import is_volume_name
 
@@ -80,10 +83,7 @@ def write_masks(fmt: str, source: str | Path, masks: Sequence[np.ndarray], out_d
     if fmt == "nifti":
         if is_volume_name(source):
             return [write_nifti_labels(source, masks, targets[0])]
-        if len(masks) != 1:
-            raise BadImageError(f"{display_name(source)}: NIfTI masks of a {len(masks)}-frame image are not "
-                                "supported; use png (one file per frame) or dicom-seg")
-        return [write_nifti_from_image(masks[0], targets[0], pixel_spacing)]
+        return [write_nifti_from_frames(masks, targets[0], pixel_spacing, slice_thickness)]
     if fmt == "dicom-seg":
         if not _is_dicom(source):
             raise BadImageError(f"{display_name(source)}: not a DICOM file, so no DICOM SEG can reference it; "

@@ -39,14 +39,23 @@ def write_nifti_labels(source: str | Path, masks: Sequence[np.ndarray], target: 
     return _save(labels, Path(target))
 
 
-def write_nifti_from_image(mask: np.ndarray, target: str | Path,
-                           pixel_spacing: tuple[float, float] | None = None) -> Path:
-    """A 2D image's mask as a one-slice NIfTI: voxel axes (row, column, 1), voxel size from the spacing."""
+def write_nifti_from_frames(masks: Sequence[np.ndarray], target: str | Path,
+                            pixel_spacing: tuple[float, float] | None = None,
+                            slice_thickness: float | None = None) -> Path:
+    """The masks of a 2D image or of the frames of a multi-frame file as one NIfTI label volume.
+
+    Voxel axes are (row, column, frame) with a diagonal affine from the pixel spacing and slice
+    thickness (1 mm when unknown): a voxel grid, not patient coordinates. Read back, slice k is
+    mask k (`ukan_core.io.volumes` slices such a volume along its third axis).
+    """
     import nibabel as nib
 
-    labels = np.asarray(mask, dtype=np.uint8)[:, :, None]
+    if not masks:
+        raise ValueError("no masks to write")
+    size = np.asarray(masks[0]).shape
+    stack = _stacked(masks, len(masks), size, display_name(target))
     row_mm, column_mm = pixel_spacing or (1.0, 1.0)
-    image = nib.Nifti1Image(labels, np.diag([row_mm, column_mm, 1.0, 1.0]))
+    image = nib.Nifti1Image(np.moveaxis(stack, 0, 2), np.diag([row_mm, column_mm, slice_thickness or 1.0, 1.0]))
     image.header.set_xyzt_units("mm")
     image.header.set_intent(NIFTI_INTENT_LABEL)
     return _save(image, Path(target))

@@ -54,7 +54,7 @@ def run_format(args: argparse.Namespace, out: Path, model_ref: str,
                 if any((out / name).resolve() in inputs for name in names):
                     raise UkanError("its mask would overwrite an input; choose another --out folder")
                 write_masks(args.format, path, masks, out, class_names=class_names,
-                            pixel_spacing=spacings[0], names=names)
+                            pixel_spacing=spacings[0], slice_thickness=thickness, names=names)
                 measurements.update(source_measurements(path.name, masks, spacings, thickness))
                 done += 1
             except _ERRORS as exc:
