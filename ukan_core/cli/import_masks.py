@@ -4,7 +4,7 @@
 
 FOLDER is a folder of images, or a dataset root with images/ + masks/0/ (the U-KAN layout) whose
 masks are imported into images/; without --from, BUSI's <stem>_mask.png beside the images are used.
-Imported masks train like corrected ones and `Segment all` never overwrites them. A mask whose size
+Imported masks train like corrected ones (`ukan_core.annotation.statuses`). A mask whose size
 differs from its image gets one `error:` line and is not imported. Exit 0 when every mask found was
 imported (or kept), 1 when some were refused, 2 for usage errors.
 """
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "import-masks",
         help="import existing masks into a folder's annotations (status imported)",
         description="Import masks made by other tools into the annotation store of an image folder, as status "
-                    "'imported': used by Retrain, never overwritten by Segment all. Masks are matched by the "
+                    "'imported', which Retrain uses like corrected masks. Masks are matched by the "
                     "image's stem (<stem>.png or <stem>_mask.png) and must have the image's size.",
     )
     parser.add_argument("folder", type=Path, metavar="FOLDER",

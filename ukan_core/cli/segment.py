@@ -56,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
     parser.add_argument("--format", default="png", choices=("png", "nifti", "dicom-seg"),
                         help="png (default): one mask PNG per image (first frame); nifti: one label volume per "
-                             "NIfTI volume (same shape and affine), a one-slice volume per 2D image; dicom-seg: one "
+                             "NIfTI volume (same shape and affine), a row x column x frame volume per other file; "
+                             "dicom-seg: one "
                              "DICOM SEG per DICOM file, referencing it. nifti and dicom-seg segment every frame and "
                              "also write classes.json and measurements.csv")
     parser.set_defaults(func=run)
