@@ -15,6 +15,10 @@ and each region gets:
     rows = measure_mask(mask, image.pixel_spacing)
     write_measurements_csv("measurements.csv", {"scan_01.dcm": rows})
 
+For a volume (a stack of slice masks) `measure_volume` adds one row per label with `region` =
+"volume": the voxel count times the volume of one voxel (pixel spacing x slice thickness), in mm^3
+when both are known, else in voxels; its diameter columns stay empty.
+
 numpy and OpenCV only; nothing here knows about the app.
 """
 
@@ -42,11 +46,13 @@ class RegionMeasurement:
 
     `region` numbers the regions of a label from 1, in the order their first pixel appears row by
     row. `area` and `max_diameter` are in `area_unit` ("mm^2" or "px^2") and `diameter_unit`
-    ("mm" or "px"); `pixel_count` is the region's size in pixels whatever the unit.
+    ("mm" or "px"); `pixel_count` is the region's size in pixels whatever the unit. A volume row
+    (`measure_volume`) has `region` "volume", its volume in `area` ("mm^3" or "voxels") and
+    `max_diameter` NaN with an empty `diameter_unit` (written as empty cells).
     """
 
     label: int
-    region: int
+    region: int | str
     pixel_count: int
     area: float
     area_unit: str
@@ -103,8 +109,9 @@ def measurements_csv(measurements: Mapping[str, Sequence[RegionMeasurement]]) ->
     writer.writerow(MEASUREMENT_COLUMNS)
     for image, rows in measurements.items():
         for row in rows:
+            diameter = "" if math.isnan(row.max_diameter) else f"{row.max_diameter:.4f}"
             writer.writerow([image, row.label, row.region, f"{row.area:.4f}", row.area_unit,
-                             f"{row.max_diameter:.4f}", row.diameter_unit])
+                             diameter, row.diameter_unit])
     return buffer.getvalue()
 
 
@@ -112,6 +119,33 @@ def write_measurements_csv(path: str | Path,
                            measurements: Mapping[str, Sequence[RegionMeasurement]]) -> Path:
     """Save `measurements_csv(measurements)` to `path` (e.g. `measurements.csv`), atomically."""
     return atomic_write_text(path, measurements_csv(measurements))
+
+
+def measure_volume(masks: Sequence[np.ndarray] | np.ndarray, pixel_spacing: tuple[float, float] | None = None,
+                   slice_thickness: float | None = None) -> list[RegionMeasurement]:
+    """One "volume" row per label of a stack of slice masks: voxel count x voxel volume.
+
+    `masks` is (N, H, W) or a sequence of (H, W) label masks, one per slice; the voxel volume is
+    row x column spacing x `slice_thickness` in mm^3 when all are known, else the unit is "voxels".
+    """
+    stack = [np.asarray(m) for m in masks]
+    for mask in stack:
+        if mask.ndim != 2 or not (mask.dtype == np.bool_ or mask.dtype.kind in "iu"):
+            raise ValueError(f"expected 2D integer label masks, got shape {mask.shape} dtype {mask.dtype}")
+    spacing = _checked_spacing(pixel_spacing)
+    known = spacing is not None and slice_thickness is not None
+    if known and not (math.isfinite(float(slice_thickness)) and float(slice_thickness) > 0):
+        raise ValueError(f"slice thickness must be a positive number in mm, got {slice_thickness!r}")
+    voxel = spacing[0] * spacing[1] * float(slice_thickness) if known else 1.0
+    counts: dict[int, int] = {}
+    for mask in stack:
+        labels, n = np.unique(mask, return_counts=True)
+        for label, count in zip(labels.tolist(), n.tolist()):
+            if label != 0:
+                counts[int(label)] = counts.get(int(label), 0) + int(count)
+    return [RegionMeasurement(label=label, region="volume", pixel_count=count, area=count * voxel,
+                              area_unit="mm^3" if known else "voxels", max_diameter=math.nan, diameter_unit="")
+            for label, count in sorted(counts.items())]
 
 
 # -- geometry --------------------------------------------------------------------------------

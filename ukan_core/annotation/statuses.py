@@ -8,9 +8,9 @@
 | imported   | yes        | never                     | yes          | all, corrected, selected|
 | accepted   | yes        | never                     | yes          | all, corrected, selected|
 
-`imported` (a mask brought in from another tool) and `accepted` (a prediction the user approved
-unchanged) are reserved for features that produce them; the rules are already here so that every
-caller asks this table instead of comparing strings. A user's own work (`corrected`, `imported`,
+`imported` is a mask brought in from another tool (`ukan_core.annotation.importing`, `ukan
+import-masks`); `accepted` (a prediction the user approved unchanged) is reserved for a feature that
+produces it. Every caller asks this table instead of comparing strings. A user's own work (`corrected`, `imported`,
 `accepted`) also wins over a prediction when two copies of a store are merged.
 """
 

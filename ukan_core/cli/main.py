@@ -16,7 +16,8 @@ from ukan_core import __version__
 from ukan_core.errors import UkanError
 
 # Order shown in `ukan --help`.
-COMMANDS = ("segment", "export", "synth", "train", "finetune", "eval", "models", "explain", "generate", "train-generator")
+COMMANDS = ("segment", "export", "import-masks", "synth", "train", "finetune", "eval", "models", "explain",
+            "generate", "train-generator")
 
 
 def build_parser() -> argparse.ArgumentParser:

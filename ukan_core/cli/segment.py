@@ -1,7 +1,7 @@
 """`ukan segment`: write one mask PNG per image of the given files and folders.
 
     ukan segment FOLDER_OR_FILES... --out DIR [--model NAME_OR_PATH|FILE.onnx] [--device D]
-                 [--threshold T] [--batch-size N]
+                 [--threshold T] [--batch-size N] [--format png|nifti|dicom-seg]
     torchrun --nproc_per_node=N -m ukan_core.cli.main segment FOLDER --out DIR [...]
 
 Masks are `<out>/<image stem>.png` at the image's displayed size: 0/255 for a one-class model,
@@ -17,6 +17,11 @@ file ending in .onnx runs through ONNX Runtime (`ukan_core.onnx_runtime`, the `[
 the same preprocessing and threshold. Started by torchrun, each rank segments the files whose
 index in the listing modulo the world size is its rank; rank 0 prints every rank's errors and the
 summary once (gathered over Gloo on the CPU), and every rank exits with the same code.
+
+`--format nifti` and `--format dicom-seg` (one process) segment every frame of every file, NIfTI
+volumes included, and write one mask file per source through `ukan_core.annotation.formats`: a
+NIfTI volume's masks as one label volume with its shape and affine, a DICOM's as a DICOM SEG that
+references it; `classes.json` and `measurements.csv` (areas per slice, volumes in mm^3) go beside.
 """
 
 from __future__ import annotations
@@ -49,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which a pixel is foreground")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
+    parser.add_argument("--format", default="png", choices=("png", "nifti", "dicom-seg"),
+                        help="png (default): one mask PNG per image (first frame); nifti: one label volume per "
+                             "NIfTI volume (same shape and affine), a row x column x frame volume per other file; "
+                             "dicom-seg: one "
+                             "DICOM SEG per DICOM file, referencing it. nifti and dicom-seg segment every frame and "
+                             "also write classes.json and measurements.csv")
     parser.set_defaults(func=run)
 
 
@@ -66,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UkanError(f"{display_name(out)}: --out must be a folder, and this is a file")
     model_ref = args.model or _default_model()
+    if getattr(args, "format", "png") != "png":
+        from ukan_core.cli.segment_formats import run_format
+
+        return run_format(args, out, model_ref, _load_segmenter)
 
     listing = list_images(args.inputs)
     images, skipped = listing.images, listing.skipped
@@ -74,8 +89,13 @@ def run(args: argparse.Namespace) -> int:
     is_main = not launched_by_torchrun() or os.environ.get("RANK") == "0"
     for line in listing.problems if is_main else ():   # every rank lists; one says what it found
         print(f"error: {line}", file=sys.stderr)
+    volumes = _skipped_volumes(args.inputs)
+    hint = f"; {volumes} NIfTI {_plural(volumes, 'volume')} among them: use --format nifti" if volumes else ""
     if not images and not listing.problems:
-        raise UkanError(f"no images found in the inputs ({skipped} skipped, not images)")
+        raise UkanError(f"no images found in the inputs ({skipped} skipped, not images{hint})")
+    if volumes and is_main:
+        print(f"note: {volumes} NIfTI {_plural(volumes, 'volume')} skipped: PNG masks are written for 2D images; "
+              "segment volumes with --format nifti", file=sys.stderr)
     targets = _mask_paths(images, out)
     inputs = {p.resolve() for p in images}
     if any(t.resolve() in inputs for t in targets.values()):
@@ -169,6 +189,14 @@ def _mask_paths(images: list[Path], out: Path) -> dict[Path, Path]:
         used.add(name.lower())
         targets[image] = out / f"{name}.png"
     return targets
+
+
+def _skipped_volumes(inputs: list[str]) -> int:
+    """How many NIfTI volumes the PNG listing skipped (names only: `--format nifti` reads them)."""
+    from ukan_core.io.listing import list_images
+    from ukan_core.io.volumes import is_volume_name
+
+    return sum(1 for path in list_images(inputs, volumes=True).images if is_volume_name(path))
 
 
 def _plural(n: int, word: str) -> str:

@@ -1,4 +1,4 @@
-"""DICOM bytes -> pixels of the first frame, after the modality LUT/rescale, VOI LUT and palette;
+"""DICOM bytes -> pixels of one frame (the first unless asked), after the modality LUT/rescale, VOI LUT and palette;
 Rows x Columns x frames is checked against the pixel limits before `pixel_array` decodes anything.
 
 pydicom logs its own tracebacks for some broken files (its default handler prints them to
@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"   # Media Storage Directory Storage
 
 
-def decode_dicom(data: bytes, name: str) -> Decoded:
+def decode_dicom(data: bytes, name: str, frame: int = 0) -> Decoded:
     """A DICOM file with or without its 'DICM' preamble (old ACR-NEMA files have none).
 
-    The first frame is decoded (compressed transfer syntaxes through pydicom's pixel plugins and
+    Frame `frame` (0-based) is decoded (compressed transfer syntaxes through pydicom's pixel plugins and
     ours, `dicom_codecs`), then the modality LUT or rescale, the VOI LUT and PALETTE COLOR are
     applied with pydicom's own functions; a linear window is passed on as a fact for `to_rgb8`.
     """
@@ -58,7 +58,10 @@ def decode_dicom(data: bytes, name: str) -> Decoded:
         except (TypeError, ValueError) as exc:
             raise BadImageError(f"{name}: corrupt DICOM header ({reason(exc)})") from None
         check_declared_size(name, columns, rows, frames=frame_count)
-        arr = _first_frame(ds, name, frame_count)
+        if not 0 <= frame < frame_count:
+            raise BadImageError(f"{name}: has {frame_count} frame{'s' if frame_count != 1 else ''}, "
+                                f"no frame {frame + 1}")
+        arr = _frame(ds, name, frame_count, frame)
         samples = int(ds.get("SamplesPerPixel", 1) or 1)
         bits_stored = int(ds.get("BitsStored", arr.dtype.itemsize * 8) or 8)
         photometric = str(ds.get("PhotometricInterpretation", "")).upper()
@@ -70,17 +73,18 @@ def decode_dicom(data: bytes, name: str) -> Decoded:
             arr, window = _voi(arr, ds)
         pixels, _ = normalise_array(arr, name)
         modality = str(ds.Modality) if ds.get("Modality") else None
-        spacing = pixel_spacing_of(ds)
+        spacing = pixel_spacing_of(ds, frame)
     return Decoded(pixels, bits_stored, {"modality": modality, "window": window, "frame_count": frame_count,
-                                         "inverted": photometric == "MONOCHROME1", "pixel_spacing": spacing})
+                                         "inverted": photometric == "MONOCHROME1", "pixel_spacing": spacing,
+                                         "frame": frame, "slice_thickness": slice_thickness_of(ds, frame)})
 
 
-def _first_frame(ds, name: str, frame_count: int) -> np.ndarray:
-    """The first frame's stored values; a one-line error naming the transfer syntax when it cannot be."""
+def _frame(ds, name: str, frame_count: int, index: int) -> np.ndarray:
+    """One frame's stored values; a one-line error naming the transfer syntax when it cannot be."""
     import pydicom
 
     try:
-        return ds.pixel_array if frame_count == 1 else pydicom.pixels.pixel_array(ds, index=0)
+        return ds.pixel_array if frame_count == 1 else pydicom.pixels.pixel_array(ds, index=index)
     except Exception as exc:
         syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
         if syntax is None:
@@ -186,19 +190,40 @@ def _palette_to_rgb(arr: np.ndarray, ds, name: str) -> np.ndarray:
     return rgb
 
 
-def pixel_spacing_of(ds) -> tuple[float, float] | None:
-    """Millimetres per pixel (row, column): PixelSpacing (also the shared functional groups of an
-    enhanced multi-frame file), else ImagerPixelSpacing; None when absent or not two positive numbers."""
-    candidates = [ds.get("PixelSpacing")]
-    try:
-        candidates.append(ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing)
-    except (AttributeError, IndexError, KeyError, TypeError):
-        pass
-    candidates.append(ds.get("ImagerPixelSpacing"))
+def pixel_spacing_of(ds, frame: int = 0) -> tuple[float, float] | None:
+    """Millimetres per pixel (row, column) of frame `frame`: the per-frame functional groups of an
+    enhanced multi-frame file, then its shared groups, then PixelSpacing, else ImagerPixelSpacing;
+    None when absent or not two positive numbers."""
+    candidates = [_pixel_measure(ds, frame, "PixelSpacing"), ds.get("PixelSpacing"), ds.get("ImagerPixelSpacing")]
     for value in candidates:
         spacing = _two_positive(value)
         if spacing is not None:
             return spacing
+    return None
+
+
+def slice_thickness_of(ds, frame: int = 0) -> float | None:
+    """SliceThickness in mm of frame `frame` (per-frame, then shared functional groups, then the
+    top level); None when absent or not a positive number."""
+    for value in (_pixel_measure(ds, frame, "SliceThickness"), ds.get("SliceThickness")):
+        try:
+            thickness = float(value) if value is not None and value != "" else None
+        except (TypeError, ValueError):
+            thickness = None
+        if thickness is not None and np.isfinite(thickness) and thickness > 0:
+            return thickness
+    return None
+
+
+def _pixel_measure(ds, frame: int, keyword: str):
+    """`keyword` of the Pixel Measures of frame `frame` (per-frame group first, then shared), or None."""
+    for sequence, index in (("PerFrameFunctionalGroupsSequence", frame), ("SharedFunctionalGroupsSequence", 0)):
+        try:
+            value = getattr(ds, sequence)[index].PixelMeasuresSequence[0].get(keyword)
+        except (AttributeError, IndexError, KeyError, TypeError):
+            continue
+        if value is not None:
+            return value
     return None
 
 

@@ -1,6 +1,6 @@
 """Any supported image file -> pixels plus the facts needed to show and segment it.
 
-One reader for PNG, JPEG, BMP, TIFF and DICOM. `read_image` keeps the pixels as stored (after
+One reader for PNG, JPEG, BMP, TIFF, DICOM and (one slice at a time) NIfTI volumes. `read_image` keeps the pixels as stored (after
 EXIF orientation and the DICOM rescale), so a 16-bit or float image keeps its values;
 `to_rgb8` turns them into the 8-bit RGB that the app draws and the models see.
 
@@ -31,6 +31,7 @@ from ukan_core.io.sniff import (
     looks_like_headerless_dicom,
     sniff_format,
 )
+from ukan_core.io.volumes import is_volume_name, read_volume_slice
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageData", "is_image_file", "read_image", "to_rgb8"]
 _KIND_BY_SUFFIX = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".dcm": "DICOM",
@@ -45,10 +46,13 @@ class ImageData:
     `bit_depth` is the depth in the file (8, 16, 32 for float; BitsStored for DICOM).
     `original_size` is (height, width) as displayed, i.e. after EXIF rotation.
     `window` is the DICOM (center, width) in rescaled units, when the file has one.
-    `frame_count` is the number of frames/pages in the file; only the first is read.
+    `frame_count` is the number of frames/pages (slices of a volume) in the file; `frame` (0-based)
+    is the one read (`read_image(path, frame=k)`; see `ukan_core.io.items` for one item per frame).
     `inverted` is True for DICOM MONOCHROME1 (high values are dark); `to_rgb8` flips it.
     `pixel_spacing` is the size of one pixel in mm as (row, column), i.e. (height, width), from DICOM
-    PixelSpacing (else ImagerPixelSpacing) or the TIFF resolution in cm or inch; None when unknown.
+    PixelSpacing (per frame when the file says so; else ImagerPixelSpacing), the TIFF resolution in
+    cm or inch, or the NIfTI voxel size of the slice's two axes; None when unknown.
+    `slice_thickness` is the DICOM SliceThickness or the NIfTI voxel size along the slice axis (mm).
     """
 
     pixels: np.ndarray
@@ -60,6 +64,8 @@ class ImageData:
     frame_count: int = 1
     inverted: bool = False
     pixel_spacing: tuple[float, float] | None = None
+    frame: int = 0
+    slice_thickness: float | None = None
 
     @property
     def is_grey(self) -> bool:
@@ -78,10 +84,17 @@ def is_image_file(path: str | Path) -> bool:
     return p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".")
 
 
-def read_image(path: str | Path) -> ImageData:
-    """Read one image file; raise BadImageError naming the file and the problem."""
+def read_image(path: str | Path, frame: int = 0) -> ImageData:
+    """Read frame `frame` (0-based; a page of a TIFF, a slice of a NIfTI volume) of one image file.
+
+    Raises BadImageError naming the file and the problem (also for a frame the file does not have).
+    """
     p = Path(path)
     name = display_name(p)
+    if frame < 0:
+        raise BadImageError(f"{name}: frame must be 0 or more, got {frame}")
+    if is_volume_name(p):
+        return read_volume_slice(p, frame)
     with open_regular_file(p) as stream:
         try:
             head = stream.read(HEAD_BYTES)
@@ -92,7 +105,7 @@ def read_image(path: str | Path) -> ImageData:
         except OSError as exc:
             raise BadImageError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     try:
-        decoded = _decode(data, name, kind)
+        decoded = _decode(data, name, kind, frame)
     except BadImageError:
         raise
     except MemoryError:
@@ -116,14 +129,18 @@ def _content_kind(head: bytes, path: Path, name: str) -> str:
     raise BadImageError(f"{name}: unsupported file type '{path.suffix or '(none)'}' (supported: {supported})")
 
 
-def _decode(data: bytes, name: str, kind: str) -> Decoded:
+def _decode(data: bytes, name: str, kind: str, frame: int = 0) -> Decoded:
     if kind == DICOM:
         from ukan_core.io.dicom_decoder import decode_dicom
 
-        return decode_dicom(data, name)
+        return decode_dicom(data, name, frame)
     from ukan_core.io.raster_decoders import decode_tiff, decode_with_pil
 
-    return decode_tiff(data, name) if kind == TIFF else decode_with_pil(data, name, kind)
+    if kind == TIFF:
+        return decode_tiff(data, name, frame)
+    if frame != 0:
+        raise BadImageError(f"{name}: a single-frame {kind} image has no frame {frame + 1}")
+    return decode_with_pil(data, name, kind)
 
 
 def _image_data(decoded: Decoded, path: Path, name: str) -> ImageData:

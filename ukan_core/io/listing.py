@@ -13,6 +13,9 @@ are read; pixels are decoded later by `read_image`.
     listing.images      # [Path, ...] in natural name order per folder ("case 2" before "case 10"), each once
     listing.problems    # ["x.png: is a named pipe (FIFO), not an image file", ...]
     listing.skipped     # how many entries were not images
+
+NIfTI volumes (`.nii`, `.nii.gz`) are listed only when asked (`volumes=True`); `ukan_core.io.items`
+lists every frame and slice as an item.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ukan_core.errors import BadImageError
 from ukan_core.io.names import display_name
 from ukan_core.io.regular_files import not_a_regular_file, open_regular_file
 from ukan_core.io.sniff import HEAD_BYTES, IMAGE_EXTENSIONS, is_dicom_content
+from ukan_core.io.volumes import is_volume_name
 
 
 @dataclass
@@ -38,11 +42,11 @@ class ImageListing:
     skipped: int = 0
 
 
-def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
+def list_images(inputs: Iterable[str | os.PathLike[str]], *, volumes: bool = False) -> ImageListing:
     """Images of the given files and folders (folders: their direct entries, in natural name order).
 
     A file given by name follows the same rules; an input that does not exist, or exists but is
-    neither a regular file nor a folder, gets a problem line.
+    neither a regular file nor a folder, gets a problem line. `volumes=True` lists NIfTI files too.
     """
     listing = ImageListing()
     seen: set[tuple[int, int]] = set()
@@ -55,11 +59,11 @@ def list_images(inputs: Iterable[str | os.PathLike[str]]) -> ImageListing:
                 listing.problems.append(f"{display_name(path)}: folder cannot be read ({exc.strerror or exc})")
                 continue
             for entry in entries:
-                _add(listing, entry, seen, given=False)
+                _add(listing, entry, seen, given=False, volumes=volumes)
         elif not os.path.lexists(path):
             listing.problems.append(f"{display_name(path)}: file not found")
         else:
-            _add(listing, path, seen, given=True)
+            _add(listing, path, seen, given=True, volumes=volumes)
     return listing
 
 
@@ -81,13 +85,13 @@ def natural_key(name: str) -> tuple[object, ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts) + (name,)
 
 
-def image_verdict(path: Path) -> tuple[bool, str | None]:
+def image_verdict(path: Path, *, volumes: bool = False) -> tuple[bool, str | None]:
     """(is an image, problem line or None) for one folder entry; hidden and other files are (False, None)."""
     name = path.name
     if name.startswith("."):
         return False, None
     suffix = path.suffix.lower()
-    if suffix in IMAGE_EXTENSIONS:
+    if suffix in IMAGE_EXTENSIONS or (volumes and is_volume_name(path)):
         problem = not_a_regular_file(path)
         return (True, None) if problem is None else (False, f"{display_name(path)}: {problem}")
     if name.upper() == "DICOMDIR":   # PS3.10 fixes the index file's name; reading it gives its own line
@@ -97,8 +101,9 @@ def image_verdict(path: Path) -> tuple[bool, str | None]:
     return False, None
 
 
-def _add(listing: ImageListing, path: Path, seen: set[tuple[int, int]], *, given: bool) -> None:
-    is_image, problem = image_verdict(path)
+def _add(listing: ImageListing, path: Path, seen: set[tuple[int, int]], *, given: bool,
+         volumes: bool = False) -> None:
+    is_image, problem = image_verdict(path, volumes=volumes)
     if given and not is_image and problem is None:
         kind = not_a_regular_file(path)
         if kind is not None:   # a FIFO or device named on the command line: say so, even without a suffix

@@ -1,7 +1,7 @@
 """PNG, JPEG, BMP and TIFF bytes -> pixels, each checked against the pixel limits before decoding.
 
 PIL for PNG/JPEG/BMP (EXIF transpose, CMYK, palettes), OpenCV only for 16-bit colour PNGs (PIL
-would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, first page; LZW, deflate, JPEG,
+would drop them to 8 bits), tifffile for TIFF (8/16-bit, float, one page: the first unless asked; LZW, deflate, JPEG,
 JPEG 2000, zstd ... through its codec package `imagecodecs`; the resolution as the pixel size in
 mm). Everything decodes from memory: no decoder is handed a path, so any file name works.
 """
@@ -95,16 +95,19 @@ def _decode_png16_colour(data: bytes, name: str) -> Decoded:
     return Decoded(rgb.astype(np.uint16), 16)
 
 
-def decode_tiff(data: bytes, name: str) -> Decoded:
-    """The first page of a TIFF; its declared shape is checked before it is decoded."""
+def decode_tiff(data: bytes, name: str, page_index: int = 0) -> Decoded:
+    """Page `page_index` (0-based) of a TIFF; its declared shape is checked before it is decoded."""
     import tifffile
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             if not tif.pages:
                 raise BadImageError(f"{name}: TIFF has no image pages")
-            page = tif.pages[0]
             frame_count = len(tif.pages)
+            if not 0 <= page_index < frame_count:
+                raise BadImageError(f"{name}: has {frame_count} page{'s' if frame_count != 1 else ''}, "
+                                    f"no page {page_index + 1}")
+            page = tif.pages[page_index]
             check_declared_size(name, page.imagewidth, page.imagelength, frames=frame_count,
                                 depth=getattr(page, "imagedepth", 1))
             arr = page.asarray()
@@ -123,7 +126,7 @@ def decode_tiff(data: bytes, name: str) -> Decoded:
     if arr.ndim == 3 and axes.startswith("S") and arr.shape[0] in (1, 3, 4):
         arr = np.moveaxis(arr, 0, -1)  # planar (separate) samples -> interleaved
     pixels, bit_depth = normalise_array(arr, name)
-    return Decoded(pixels, bit_depth, {"frame_count": frame_count, "pixel_spacing": spacing})
+    return Decoded(pixels, bit_depth, {"frame_count": frame_count, "pixel_spacing": spacing, "frame": page_index})
 
 
 _MM_PER_UNIT = {2: 25.4, 3: 10.0}   # TIFF ResolutionUnit: 2 = inch, 3 = centimetre (1 = no unit)
