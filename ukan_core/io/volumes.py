@@ -14,18 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from ukan_core.errors import BadImageError
+from ukan_core.io.image_data import ImageData
 from ukan_core.io.image_limits import check_declared_size
 from ukan_core.io.names import display_name
 from ukan_core.io.pixel_arrays import normalise_array, reason
 from ukan_core.io.regular_files import not_a_regular_file
-
-if TYPE_CHECKING:
-    from ukan_core.io.images import ImageData
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz")
 WHOLE_READ_VOXELS = 128_000_000   # 1 GB as float64: beyond this a .nii.gz is read slice by slice
@@ -144,8 +142,6 @@ def _read_voxels(image, info: VolumeInfo, name: str, index: int | None) -> np.nd
 
 
 def _slice_image(plane: np.ndarray, info: VolumeInfo, path: Path, index: int) -> ImageData:
-    from ukan_core.io.images import ImageData
-
     pixels, _ = normalise_array(np.ascontiguousarray(plane), display_name(path))
     if not pixels.flags.writeable:
         pixels = pixels.copy()
