@@ -146,10 +146,10 @@ def _wait_job(window, kind: str, timeout_s: float) -> None:
                 loop.quit()
 
     catcher = Catcher()
-    window.jobFinished.connect(catcher.on_finished)
+    window.job_finished.connect(catcher.on_finished)
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
-    window.jobFinished.disconnect(catcher.on_finished)
+    window.job_finished.disconnect(catcher.on_finished)
     if not done:
         raise SystemExit(f"{kind} did not finish within {timeout_s:.0f} s")
 
