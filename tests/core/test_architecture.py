@@ -57,7 +57,8 @@ def test_cli_help_does_not_import_torch() -> None:
 
 STUDIO = REPO / "ukan_studio"
 VIEW_FOLDERS = ("panels", "canvas")
-FORBIDDEN_IN_VIEWS = ("ukan_studio.workers", "ukan_core.store")
+FORBIDDEN_IN_VIEWS = ("ukan_studio.workers", "ukan_core.store", "ukan_studio.controllers", "ukan_studio.jobs")
+WORKER_USERS = ("ukan_studio/controllers/", "ukan_studio/workers/", "ukan_studio/jobs.py")
 MAX_STUDIO_LINES = 410   # "one idea per file": a file past ~400 lines is split
 
 
@@ -161,6 +162,14 @@ def test_panels_and_canvas_import_neither_workers_nor_the_model_store() -> None:
             if bad:
                 offenders[str(path.relative_to(REPO))] = bad
     assert not offenders, f"views must get plain data from the core or the controllers: {offenders}"
+
+
+def test_only_controllers_and_the_job_runner_create_workers() -> None:
+    offenders = sorted(str(p.relative_to(REPO)) for p in STUDIO.rglob("*.py")
+                       if not str(p.relative_to(REPO).as_posix()).startswith(WORKER_USERS)
+                       and any(n.startswith("ukan_studio.workers.") for n in _imported_names(p)
+                               if not n.startswith("ukan_studio.workers.base")))
+    assert not offenders, f"workers are made by a controller (ukan_studio/controllers/), not here: {offenders}"
 
 
 def test_studio_files_stay_short() -> None:
