@@ -1,7 +1,7 @@
 """The window's job bookkeeping: one job per kind, busy state, cancel, and what happened.
 
-The only place that starts workers. The controllers (`ukan_studio.controllers`) build a worker
-for their job and hand it to `start`; this object runs it through the WorkerRunner and reports,
+The only place that starts workers. The controllers (`ukan_studio.controllers`) build the worker
+of their job and hand it to `start`; this object runs it through the WorkerRunner and reports,
 per kind, in plain signals that the status bar and the controllers follow. Results arrive
 through queued signals on @Slot methods of GUI-thread objects, so state is written by the GUI
 thread alone.
@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ukan_core.progress import Progress
 from ukan_studio.workers.base import Worker, WorkerRunner
-from ukan_studio.workers.warmup import WarmupWorker
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,6 @@ class JobController(QObject):
     failed = Signal(str, str)                # kind, one-line message
     cancelled = Signal(str)                  # kind
     device_found = Signal(str)               # device label
-    warmed_up = Signal()                     # torch and the engine are imported
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,12 +46,6 @@ class JobController(QObject):
         return [k for k in self.runner.kinds() if k != WARMUP]
 
     # -- starting ----------------------------------------------------------------------------
-    def warm_up(self, device: str) -> None:
-        """Import torch and find the device in the background (the window is already up)."""
-        worker = WarmupWorker(device)
-        worker.succeeded.connect(self._on_warmup_succeeded)
-        self.start(WARMUP, worker)
-
     def start(self, kind: str, worker: Worker) -> bool:
         """Run `worker` as the `kind` job; False (and nothing started) when one is running."""
         if self.runner.is_busy(kind):
@@ -94,11 +86,6 @@ class JobController(QObject):
     @Slot()
     def _on_worker_cancelled(self) -> None:
         self.cancelled.emit(self._kind_of_sender())
-
-    @Slot(object)
-    def _on_warmup_succeeded(self, label: object) -> None:
-        self.device_found.emit(str(label))
-        self.warmed_up.emit()
 
     @Slot(str, bool)
     def _on_runner_busy_changed(self, kind: str, busy: bool) -> None:

@@ -33,6 +33,7 @@ from ukan_studio.controllers.navigation_controller import NavigationController
 from ukan_studio.controllers.retrain_controller import RetrainController
 from ukan_studio.controllers.segment_controller import SegmentController
 from ukan_studio.controllers.view_controller import CANVAS_HINT, ViewController
+from ukan_studio.controllers.warmup_controller import WarmupController
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.notice import NoticeBar
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         self.view = ViewController(self, s, self.canvas, self.actions, self.brush_spin, self.opacity_slider,
                                    self.cursor_label, self.labels_panel, (self.retrain_panel, self.explain_panel),
                                    st, fb, self)
+        self.warmup = WarmupController(jobs, self)
         self.help = HelpController(self, self.models_panel, self.device_label, self.first_run_hint, st, self)
 
     def _connect(self) -> None:

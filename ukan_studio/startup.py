@@ -60,7 +60,7 @@ def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up:
     elif Path(settings.recent_folders[0]).is_dir():
         window.open_folder(settings.recent_folders[0])   # carry on where the user left off
     if warm_up:
-        window.jobs.warm_up(settings.device)
+        window.warmup.warm_up(settings.device)
     return window
 
 

@@ -189,7 +189,7 @@ def main() -> int:
     app = ensure_application()
     window = create_main_window(folder)   # as the app starts: warm-up imports torch and the engine
     warm = QEventLoop()
-    window.jobs.warmed_up.connect(warm.quit)
+    window.warmup.warmed_up.connect(warm.quit)
     QTimer.singleShot(120_000, warm.quit)
     warm.exec()
     window.settings.device = "cpu"
