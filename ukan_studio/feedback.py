@@ -29,6 +29,11 @@ class Feedback(QObject):
         """The banner above the image (kind "info", "success" or "error")."""
         self.notice.show_message(text, kind, timeout_ms, sticky)
 
+    def hide_error(self) -> None:
+        """Hide the banner when it shows an error (it was about another image)."""
+        if self.notice.property("kind") == "error":
+            self.notice.hide()
+
     @Slot(str)
     def show_status(self, text: str, timeout_ms: int = 5000) -> None:
         """A passing line in the status bar (0: until the next one)."""

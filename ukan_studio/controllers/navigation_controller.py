@@ -101,8 +101,7 @@ class NavigationController(QObject):
         else:
             self.canvas.set_image(*display_pixels(s.image))
             self.canvas.set_mask(s.current_mask())
-            if self.feedback.notice.property("kind") == "error":
-                self.feedback.notice.hide()   # the error was about another image
+            self.feedback.hide_error()   # an error shown was about another image
         self.image_shown.emit()
 
     @Slot(object, str)

@@ -41,7 +41,7 @@ class RetrainController(QObject):
     @Slot()
     def retrain_with_panel_budget(self) -> None:
         """The Retrain action: the panel's time budget (minutes)."""
-        self.retrain(self.panel.budget.value() * 60.0)
+        self.retrain(self.panel.budget_s())
 
     @Slot(float)
     def retrain(self, budget_s: float, recipe: Any = None) -> bool:
@@ -78,8 +78,8 @@ class RetrainController(QObject):
                        f"(pick {new_ref} in the Model panel to use it anyway).") if new_ref else \
                 "No new version was saved; the previous model stays selected."
             kind = "info"
-        self.panel.report.setText(self.panel.report.text() + "\n" + verdict)
-        self.feedback.show_notice(self.panel.report.text().replace("\n", " · "), kind, sticky=True)
+        report_text = self.panel.add_verdict(verdict)
+        self.feedback.show_notice(report_text.replace("\n", " · "), kind, sticky=True)
 
     @Slot(str, object)
     def _on_job_progressed(self, kind: str, progress: Progress) -> None:
