@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ukan_core.errors import UkanError
@@ -46,6 +46,7 @@ class ExportController(QObject):
         self.settings, self.feedback, self.dialog_parent = settings, feedback, dialog_parent
         self._running: _Export | None = None
         self._outcome: ExportOutcome | None = None
+        self._conflict: tuple[_Export, ExportOutcome] | None = None
         jobs.failed.connect(self._on_job_failed)
         jobs.job_ending.connect(self._on_job_ending)
 
@@ -93,7 +94,7 @@ class ExportController(QObject):
 
     @Slot(str)
     def _on_job_ending(self, kind: str) -> None:
-        """The worker's thread is done: report, or ask about existing files and run again."""
+        """The worker's thread is done: report, or (once the job has ended) ask about existing files."""
         if kind != KIND or self._running is None:
             return
         job, outcome = self._running, self._outcome
@@ -101,15 +102,24 @@ class ExportController(QObject):
         if outcome is None:
             return   # failed or cancelled: said already
         if outcome.conflicts:
-            answer = QMessageBox.question(
-                self.dialog_parent, "Overwrite masks?",
-                f"{len(outcome.conflicts)} file(s) already exist in {job.out_dir}.\nOverwrite them?")
-            if answer == QMessageBox.StandardButton.Yes:
-                self._start(job, overwrite=True)
+            self._conflict = (job, outcome)
+            QTimer.singleShot(0, self, self._ask_to_overwrite)   # after the window has shown this job's end
             return
         self.session.tell_renamed_exports(job.names)
         self.feedback.show_notice(f"Exported {len(outcome.written)} mask(s) to {job.out_dir}", "success",
                                   sticky=True)
+
+    @Slot()
+    def _ask_to_overwrite(self) -> None:
+        """Nothing was written: export again with overwrite only if the user says so."""
+        if self._conflict is None:
+            return
+        (job, outcome), self._conflict = self._conflict, None
+        answer = QMessageBox.question(
+            self.dialog_parent, "Overwrite masks?",
+            f"{len(outcome.conflicts)} file(s) already exist in {job.out_dir}.\nOverwrite them?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self._start(job, overwrite=True)
 
     @Slot(str, str)
     def _on_job_failed(self, kind: str, message: str) -> None:
