@@ -23,6 +23,7 @@ class ActionStates(QObject):
     @Slot()
     @Slot(str)
     def update(self, _why: str = "") -> None:
+        """Enable each action that can run now (called when the image, the model or a job changes)."""
         a, s = self.actions, self.session
         has_image = s.image is not None
         has_model = bool(self.models.current_ref())
