@@ -1,50 +1,60 @@
-"""The main window: wires the image list, canvas, panels and jobs to the session.
+"""The main window: builds the image list, canvas, panels and status bar, and wires them to controllers.
 
-It holds no data of its own: the session owns the folder and masks, the job controller owns
-the workers, the panels emit intents. Every worker result reaches it through @Slot methods.
+It holds no data and no job logic of its own: the session owns the folder and masks, each
+controller (`ukan_studio.controllers`) owns one job or concern, the JobController starts the
+workers, and the panels emit intents. This file only builds and connects.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from ukan_core.errors import UkanError
 from ukan_studio.actions import build_menus, build_toolbar, create_actions
 from ukan_studio.canvas.view import MaskCanvas
 from ukan_studio.central import CentralArea, FirstRunHint
+from ukan_studio.controllers.action_states import ActionStates
+from ukan_studio.controllers.explain_controller import ExplainController
+from ukan_studio.controllers.export_controller import ExportController
+from ukan_studio.controllers.folder_controller import FolderController, FolderViews
+from ukan_studio.controllers.generate_controller import GenerateController
+from ukan_studio.controllers.help_controller import HelpController
+from ukan_studio.controllers.job_status import JobStatus
+from ukan_studio.controllers.model_controller import ModelController
+from ukan_studio.controllers.navigation_controller import NavigationController
+from ukan_studio.controllers.retrain_controller import RetrainController
+from ukan_studio.controllers.segment_controller import SegmentController
+from ukan_studio.controllers.view_controller import CANVAS_HINT, ViewController
+from ukan_studio.controllers.warmup_controller import WarmupController
+from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
-from ukan_studio.main_window_jobs import MainWindowJobs
-from ukan_studio.main_window_view import MainWindowView
 from ukan_studio.notice import NoticeBar
 from ukan_studio.panels.explain import ExplainPanel
 from ukan_studio.panels.generate import GeneratePanel
 from ukan_studio.panels.history import HistoryView
-from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter, name_of
+from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter
 from ukan_studio.panels.labels import LabelsPanel
 from ukan_studio.panels.models import ModelsPanel
 from ukan_studio.panels.retrain import RetrainPanel
 from ukan_studio.session import Session
 from ukan_studio.settings import StudioSettings, save_settings
-
-CANVAS_HINT = "Left drag: draw · Space or middle drag: pan · wheel: zoom · right drag: window/level"
+from ukan_studio.unsaved_close import close_session_or_ask
 
 SCROLLED_DOCKS = ("retrainDock", "explainDock", "generateDock")
 
 
-class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
-    """UKAN Studio's window. Test contract: open_folder, current_mask, export_masks, jobFinished."""
+class MainWindow(QMainWindow):
+    """UKAN Studio's window. Test contract: open_folder, current_mask, export_masks, job_finished."""
 
-    jobFinished = Signal(str)
+    job_finished = Signal(str)   # kind, once the window shows the job's outcome
 
     def __init__(self, settings: StudioSettings) -> None:
         super().__init__()
@@ -53,7 +63,7 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         self.resize(1400, 880)
         self.settings = settings
         self.session = Session(self)
-        self.jobs = JobController(self.session, self)
+        self.jobs = JobController(self)
         self.actions = create_actions(self)
         self._build_central()
         self._build_docks()
@@ -65,10 +75,11 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         view_menu.addSeparator()
         for dock_name in ("retrainDock", "explainDock", "generateDock"):
             view_menu.addAction(self._docks[dock_name].toggleViewAction())
+        self._build_controllers()
         self._connect()
         self._apply_settings()
         self.models_panel.refresh(prefer=settings.model or None)
-        self._update_enabled()
+        self.action_states.update()
 
     # -- building ----------------------------------------------------------------------------
     def _build_central(self) -> None:
@@ -178,85 +189,88 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
         for widget in (self.progress_bar, self.cancel_button, self.device_label, self.model_label, self.store_label):
             status.addPermanentWidget(widget)
 
+    def _build_controllers(self) -> None:
+        s, st, jobs = self.session, self.settings, self.jobs
+        self.feedback = Feedback(self.statusBar(), self.notice, self)
+        fb = self.feedback
+        self.action_states = ActionStates(self.actions, s, jobs, self.models_panel, self.retrain_panel, self)
+        self.job_status = JobStatus(jobs, self.progress_bar, self.cancel_button, self.device_label, self.canvas,
+                                    fb, self)
+        self.navigation = NavigationController(s, self.canvas, self.image_model, self.image_filter,
+                                               self.image_list, self.status_filter, self._docks["imagesDock"], st,
+                                               fb, self)
+        self.segment_controller = SegmentController(s, jobs, self.models_panel, st, fb, self)
+        self.folder = FolderController(s, FolderViews(self, self.canvas, self.stack, self.empty_label,
+                                                      self.store_label, self.labels_panel, self.recent_menu,
+                                                      self.first_run_hint),
+                                       self.navigation, self.segment_controller, st, fb, self)
+        self.retrain_controller = RetrainController(s, jobs, self.retrain_panel, self.models_panel, st, fb, self)
+        self.explain_controller = ExplainController(s, jobs, self.explain_panel, self.models_panel, st, fb, self)
+        self.generate_controller = GenerateController(jobs, self.generate_panel, st, fb, self)
+        self.export_controller = ExportController(s, jobs, self.image_list, st, fb, self, self)
+        self.model_controller = ModelController(self.models_panel, jobs, settings=st, model_label=self.model_label,
+                                                parent=self)
+        self.view = ViewController(self, s, self.canvas, self.actions, self.brush_spin, self.opacity_slider,
+                                   self.cursor_label, self.labels_panel, (self.retrain_panel, self.explain_panel),
+                                   st, fb, self)
+        self.warmup = WarmupController(jobs, self)
+        self.help = HelpController(self, self.models_panel, self.device_label, self.first_run_hint, st, self)
+
     def _connect(self) -> None:
-        a, s = self.actions, self.session
-        a["actionOpenFolder"].triggered.connect(self._on_open_folder_triggered)
-        a["actionOpenSamples"].triggered.connect(self._on_open_samples_triggered)
-        a["actionExportMasks"].triggered.connect(self._on_export_triggered)
-        a["actionSaveNow"].triggered.connect(self._on_save_now_triggered)
+        a, s, v = self.actions, self.session, self.view
+        a["actionOpenFolder"].triggered.connect(self.folder.ask_and_open)
+        a["actionOpenSamples"].triggered.connect(self.folder.open_samples_or_say)
+        a["actionExportMasks"].triggered.connect(self.export_controller.ask_and_export)
+        a["actionSaveNow"].triggered.connect(self.folder.save_now)
         a["actionQuit"].triggered.connect(self.close)
         a["actionUndo"].triggered.connect(s.undo_group.undo)
         a["actionRedo"].triggered.connect(s.undo_group.redo)
         s.undo_group.canUndoChanged.connect(a["actionUndo"].setEnabled)
         s.undo_group.canRedoChanged.connect(a["actionRedo"].setEnabled)
         a["actionClearMask"].triggered.connect(s.clear_current)
-        a.tools.triggered.connect(self._on_tool_triggered)
-        a["actionBrushSmaller"].triggered.connect(self._on_brush_smaller_triggered)
-        a["actionBrushLarger"].triggered.connect(self._on_brush_larger_triggered)
+        a.tools.triggered.connect(v.on_tool_triggered)
+        a["actionBrushSmaller"].triggered.connect(v.brush_smaller)
+        a["actionBrushLarger"].triggered.connect(v.brush_larger)
         a["actionToggleOverlay"].toggled.connect(self.canvas.set_overlay_visible)
-        a["actionContourOnly"].toggled.connect(self._on_contour_toggled)
+        a["actionContourOnly"].toggled.connect(v.on_contour_toggled)
         a["actionFit"].triggered.connect(self.canvas.fit)
         a["actionResetWindow"].triggered.connect(self.canvas.reset_window)
-        a["actionZoomIn"].triggered.connect(self._on_zoom_in_triggered)
-        a["actionZoomOut"].triggered.connect(self._on_zoom_out_triggered)
-        a["actionNextImage"].triggered.connect(self._on_next_image_triggered)
-        a["actionPrevImage"].triggered.connect(self._on_prev_image_triggered)
-        a["actionSegment"].triggered.connect(self._on_segment_triggered)
-        a["actionSegmentAll"].triggered.connect(self._on_segment_all_triggered)
-        a["actionRetrain"].triggered.connect(self._on_retrain_triggered)
-        a["actionCancel"].triggered.connect(self._on_cancel_triggered)
-        a.themes.triggered.connect(self._on_theme_triggered)
-        a["actionAbout"].triggered.connect(self._on_about_triggered)
-        a["actionShortcuts"].triggered.connect(self._on_shortcuts_triggered)
+        a["actionZoomIn"].triggered.connect(v.zoom_in)
+        a["actionZoomOut"].triggered.connect(v.zoom_out)
+        a["actionNextImage"].triggered.connect(self.navigation.next_image)
+        a["actionPrevImage"].triggered.connect(self.navigation.previous_image)
+        a["actionSegment"].triggered.connect(self.segment_controller.segment_current)
+        a["actionSegmentAll"].triggered.connect(self.segment_controller.segment_all)
+        a["actionRetrain"].triggered.connect(self.retrain_controller.retrain_with_panel_budget)
+        a["actionCancel"].triggered.connect(self.job_status.cancel)
+        a.themes.triggered.connect(v.on_theme_triggered)
+        a["actionAbout"].triggered.connect(self.help.show_about)
+        a["actionShortcuts"].triggered.connect(self.help.show_shortcuts)
         a["actionShowHint"].triggered.connect(self.show_first_run_hint)
-        self.first_run_hint.dismissed.connect(self._on_first_run_hint_dismissed)
-        self.brush_spin.valueChanged.connect(self._on_brush_spin_value_changed)
-        self.opacity_slider.valueChanged.connect(self._on_opacity_value_changed)
-        self.image_list.selectionModel().currentChanged.connect(self._on_list_current_changed)
-        self.status_filter.currentIndexChanged.connect(self._on_status_filter_changed)
-        self.canvas.edit_made.connect(self._on_canvas_edit_made)
-        self.canvas.stroke_active.connect(s.set_stroke_active)
-        self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
+        self.brush_spin.valueChanged.connect(v.on_brush_size_changed)
+        self.opacity_slider.valueChanged.connect(v.on_opacity_changed)
+        self.canvas.cursor_moved.connect(v.on_cursor_moved)
         self.canvas.brush_size_changed.connect(self.brush_spin.setValue)
-        self.labels_panel.current_label_changed.connect(self._on_label_changed)
+        self.labels_panel.current_label_changed.connect(v.on_label_changed)
         self.labels_panel.colors_changed.connect(self.canvas.overlay.set_colors)
-        self.labels_panel.classes_changed.connect(self._on_classes_changed)
-        self.models_panel.model_changed.connect(self._on_model_changed)
-        self.models_panel.failed.connect(self._on_job_notice_error)
-        self.retrain_panel.retrain_requested.connect(self._on_retrain_requested)
-        self.explain_panel.explainRequested.connect(self._on_explain_requested)
-        self.generate_panel.generateRequested.connect(self._on_generate_requested)
-        self.generate_panel.trainRequested.connect(self._on_train_generator_requested)
+        self.labels_panel.classes_changed.connect(v.on_classes_changed)
+        self.models_panel.model_changed.connect(self.action_states.update)
+        self.models_panel.failed.connect(self.feedback.show_error)
         s.current_changed.connect(self.explain_panel.image_changed)
-        self.explain_panel.heatmapChanged.connect(self.canvas.set_heatmap)
+        self.explain_panel.heatmap_changed.connect(self.canvas.set_heatmap)
         s.folder_opened.connect(self.generate_panel.set_folder)
-        s.current_changed.connect(self._on_session_current_changed)
-        s.status_changed.connect(self._on_session_status_changed)
-        s.mask_changed.connect(self._on_session_mask_changed)
-        s.save_failed.connect(self._on_job_notice_error)
-        s.save_recovered.connect(self._on_save_recovered)
-        s.info.connect(self._on_session_info)
-        self.canvas.edit_refused.connect(self._on_canvas_edit_refused)
-        self.jobs.job_started.connect(self._on_job_started)
-        self.jobs.job_finished.connect(self._on_job_finished)
-        self.jobs.progressed.connect(self._on_job_progressed)
-        self.jobs.failed.connect(self._on_job_failed)
-        self.jobs.cancelled.connect(self._on_job_cancelled)
-        self.jobs.notice.connect(self._on_job_notice)
-        self.jobs.device_found.connect(self._on_device_found)
-        self.jobs.retrain_done.connect(self._on_retrain_done)
+        self.navigation.image_shown.connect(self.action_states.update)
+        self.folder.folder_shown.connect(self.action_states.update)
+        self.jobs.job_started.connect(self.action_states.update)
+        self.jobs.job_finished.connect(self.action_states.update)       # first the actions' states,
+        self.jobs.job_finished.connect(self.job_status.on_job_finished)  # then the outcome and job_finished
+        self.job_status.job_done.connect(self.job_finished)
+        self.segment_controller.nothing_to_do.connect(self.job_finished)
 
     def _apply_settings(self) -> None:
+        self.view.apply_settings()
+        self.folder.rebuild_recent_menu()
         st = self.settings
-        self.brush_spin.setValue(st.brush_size)
-        self.canvas.set_brush_size(st.brush_size)
-        self.opacity_slider.setValue(round(st.overlay_opacity * 100))
-        self.canvas.set_overlay_opacity(st.overlay_opacity)
-        self.actions["actionContourOnly"].setChecked(st.contour_only)
-        theme_action = {"light": "actionThemeLight", "dark": "actionThemeDark"}.get(st.theme, "actionThemeSystem")
-        self.actions[theme_action].setChecked(True)
-        self._refresh_theme_colors()
-        self._rebuild_recent_menu()
         if st.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(st.window_geometry.encode("ascii")))
         if st.window_state:
@@ -265,37 +279,11 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
     # -- test contract -----------------------------------------------------------------------
     def open_folder(self, path: str | os.PathLike[str]) -> bool:
         """Open `path`: list its images (names only) and show the first one."""
-        self.jobs.cancel_segmenting()
-        try:
-            self.session.open_folder(path)
-        except (UkanError, OSError) as exc:
-            self._show_error(str(exc) if isinstance(exc, UkanError) else f"{path}: cannot open ({exc})")
-            return False
-        store = self.session.store
-        assert store is not None
-        self.labels_panel.set_classes(store.classes)
-        self.settings.remember_folder(Path(path))
-        save_settings(self.settings)
-        self._rebuild_recent_menu()
-        self._on_session_status_changed()
-        self.store_label.setText(f"Annotations: {_short_path(store.location)}"
-                                 + (" (read-only)" if store.read_only else ""))
-        self.store_label.setToolTip(str(store.location))
-        self.canvas.editable = not store.read_only
-        self.setWindowTitle(f"{Path(path).name} — UKAN Studio")
-        self._update_hint_title()
-        if self.session.names:
-            self.stack.setCurrentIndex(1)
-            last = self.settings.last_images.get(str(Path(path)))
-            self._select_row(self.session.names.index(last) if last in self.session.names else 0)
-        else:
-            self.stack.setCurrentIndex(0)
-            self.empty_label.setText(f"No images in {Path(path).name}\n(PNG, JPEG, TIFF, DICOM)")
-            self.session.set_current(None)
-        if store.notes:   # read-only folder, another app holds the lock, merged or migrated annotations
-            self.notice.show_message(" · ".join(store.notes), "error" if store.read_only else "info", 20000)
-        self._update_enabled()
-        return True
+        return self.folder.open_folder(path)
+
+    def open_samples(self) -> bool:
+        """Open the bundled sample images (first start); False when they are not installed."""
+        return self.folder.open_samples()
 
     def current_mask(self) -> np.ndarray | None:
         """A copy of the current image's (H, W) uint8 label mask."""
@@ -304,126 +292,36 @@ class MainWindow(MainWindowJobs, MainWindowView, QMainWindow):
 
     def export_masks(self, out_dir: str | os.PathLike[str], overwrite: bool = False, scope: str = "all",
                      mode: str = "binary") -> list[Path]:
-        """Write the masks as PNGs (raises ExportConflictError when files exist and not `overwrite`)."""
+        """Write the masks as PNGs at once (raises ExportConflictError when files exist and not `overwrite`).
+
+        File ▸ Export masks runs the same export on a worker (`ExportController`).
+        """
         selected = self.image_list.selected_names() if scope == "selected" else None
         return self.session.export_masks(out_dir, overwrite=overwrite, scope=scope, mode=mode, selected=selected)
 
-    # -- navigation --------------------------------------------------------------------------
     def _select_row(self, row: int) -> None:
-        """Make image number `row` (in the folder's order) current, showing all images if it is filtered out."""
-        if not 0 <= row < self.image_model.rowCount():
+        """Make image number `row` (in the folder's order) current."""
+        self.navigation.select_row(row)
+
+    @Slot()
+    def show_first_run_hint(self) -> None:
+        """The three-step card over the canvas (first start, or Help ▸ Getting Started)."""
+        self.folder.update_hint_title()
+        self.first_run_hint.show()
+        self.first_run_hint.raise_()
+
+    @Slot(object)
+    def on_system_color_scheme_changed(self, scheme: object) -> None:
+        self.view.on_system_color_scheme_changed(scheme)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Stop jobs, save every edit (asking the user when saves fail) and the settings, then close."""
+        self.jobs.shutdown()
+        if not close_session_or_ask(self, self.session):
+            event.ignore()   # the user kept the window open: nothing is lost
             return
-        index = self.image_filter.mapFromSource(self.image_model.index(row))
-        if not index.isValid():
-            self.status_filter.setCurrentIndex(0)
-            index = self.image_filter.mapFromSource(self.image_model.index(row))
-        self._select_list_row(index.row())
-
-    def _select_list_row(self, row: int) -> None:
-        if 0 <= row < self.image_filter.rowCount():
-            index = self.image_filter.index(row, 0)
-            self.image_list.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            self.image_list.scrollTo(index)
-
-    @Slot(QModelIndex, QModelIndex)
-    def _on_list_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid():
-            name = name_of(current)   # the real file name, not its displayed text
-            if name == self.session.current:
-                return   # the filter moved the row, not the user
-            self.session.set_current(name)
-            if self.session.folder is not None:
-                self.settings.last_images[str(self.session.folder)] = name
-
-    @Slot()
-    def _on_next_image_triggered(self) -> None:
-        self._select_list_row(self.image_list.currentIndex().row() + 1)
-
-    @Slot()
-    def _on_prev_image_triggered(self) -> None:
-        self._select_list_row(self.image_list.currentIndex().row() - 1)
-
-    @Slot(int)
-    def _on_status_filter_changed(self, _index: int) -> None:
-        self.image_filter.set_status(self.status_filter.currentData())
-        current = self.session.current
-        if current in self.session.names:   # keep the current image selected when it is still listed
-            index = self.image_filter.mapFromSource(self.image_model.index(self.session.names.index(current)))
-            if index.isValid():
-                self.image_list.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-
-    @Slot(str)
-    def _on_session_current_changed(self, name: str) -> None:
-        s = self.session
-        if s.image is None:
-            self.canvas.set_image(None)
-            if s.image_error:
-                self._show_error(s.image_error)
-                self.image_model.mark_error(name)
-        else:
-            self.canvas.set_image(*display_pixels(s.image))
-            self.canvas.set_mask(s.current_mask())
-            if self.notice.property("kind") == "error":
-                self.notice.hide()   # the error was about another image
-        self._update_enabled()
-
-    @Slot(str, str)
-    def _on_session_status_changed(self, _name: str = "", _status: str = "") -> None:
-        names = self.session.names
-        done = len(self.session.names_with_status("corrected")) if names else 0
-        self._docks["imagesDock"].setWindowTitle(f"Images · {done}/{len(names)} corrected" if names else "Images")
-
-    @Slot(str)
-    def _on_save_recovered(self, text: str) -> None:
-        self.notice.show_message(text, "success")
-
-    @Slot()
-    def _on_canvas_edit_refused(self) -> None:
-        self._show_error(self.session.read_only or "This mask cannot be edited")
-
-    @Slot(str)
-    def _on_session_info(self, text: str) -> None:
-        self.notice.show_message(text, "info", 15000)
-
-    @Slot(str, object)
-    def _on_session_mask_changed(self, name: str, rect: Any) -> None:
-        if name == self.session.current:
-            self.canvas.refresh_mask(rect)
-
-    @Slot(object, str)
-    def _on_canvas_edit_made(self, edit: Any, text: str) -> None:
-        self.session.push_edit(edit, text, already_applied=True)
-
-    @Slot(int, int)
-    def _on_canvas_cursor_moved(self, x: int, y: int) -> None:
-        mask = self.session.current_mask()
-        if x < 0 or mask is None:
-            self.cursor_label.setText(CANVAS_HINT if mask is not None else "")
-            return
-        label = int(mask[y, x])
-        names = self.labels_panel.names
-        value = self.session.image.pixels[y, x]
-        shown = "/".join(f"{v:g}" for v in np.atleast_1d(value).tolist())
-        window = self.canvas.window
-        wl = f"   W/L {window[1]:.0f}/{window[0]:.0f}" if window else ""
-        self.cursor_label.setText(
-            f"x {x}  y {y}   value {shown}   label {names[label] if label < len(names) else label}{wl}")
-
-
-def display_pixels(image: Any) -> tuple[np.ndarray, tuple[float, float] | None, bool]:
-    """What the canvas shows: grey pixels as stored (windowed there), colour as 8-bit RGB."""
-    pixels = image.pixels
-    if pixels.ndim == 2:
-        return pixels, getattr(image, "window", None), bool(getattr(image, "inverted", False))
-    if pixels.dtype != np.uint8:
-        from ukan_core.io.images import to_rgb8
-
-        return to_rgb8(image), None, False
-    return pixels, None, False
-
-
-def _short_path(path: Path, limit: int = 48) -> str:
-    text = str(path)
-    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+        self.image_model.loader.shutdown()
+        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
+        save_settings(self.settings)
+        event.accept()

@@ -36,7 +36,7 @@ def _check(work: Path) -> int:
     from ukan_core.assets import samples_dir
     from ukan_core.model_refs import DEFAULT_MODEL, resolve_model
     from ukan_core.io.masks import read_mask, write_mask
-    from ukan_studio.app import create_main_window, ensure_application
+    from ukan_studio.startup import create_main_window, ensure_application
 
     samples = work / "samples"
     shutil.copytree(samples_dir(), samples, ignore=shutil.ignore_patterns("*.md"))
@@ -44,7 +44,7 @@ def _check(work: Path) -> int:
     app = ensure_application()
     window = create_main_window(samples, warm_up=False)
     finished: list[str] = []
-    window.jobFinished.connect(finished.append)
+    window.job_finished.connect(finished.append)
     window.actions["actionSegment"].trigger()
     deadline = time.monotonic() + TIMEOUT_S
     while "segment" not in finished and time.monotonic() < deadline:

@@ -7,8 +7,9 @@ switches image, exports, retrains or closes the window. The files themselves (ma
 index) are written by a DiskWriter thread in order, so a slow disk never freezes the window;
 exporting, retraining, another folder and closing wait for it. A failed save is retried by a
 timer with back-off until it succeeds; the failed edits stay in memory (`unsaved_masks`) until
-then, and are only dropped by an explicit `discard_unsaved`. A folder that another app holds the
-lock of opens read-only: edits are refused with a message, never silently dropped.
+then, and are only dropped by an explicit `discard_unsaved` (that machinery is
+`ukan_studio.mask_saver`). A folder that another app holds the lock of opens read-only: edits are
+refused with a message, never silently dropped.
 """
 
 from __future__ import annotations
@@ -20,22 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
 from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
-from ukan_core.annotation.export import renamed_exports
 from ukan_core.annotation.keys import display_name
 from ukan_core.errors import StoreError, UkanError
 from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
-from ukan_studio.disk_writer import DiskWriter
-from ukan_studio.save_retry import SaveRetry
+from ukan_studio.session_export import export_scope_names, renamed_exports_line
+from ukan_studio.mask_saver import MaskSaver
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_MS = 300      # well inside the promised 1 s, with room for a slow disk's fsyncs
 MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in memory
 
 
@@ -70,21 +69,13 @@ class Session(QObject):
         self.image: Any = None             # ukan_core.io.images.ImageData of the current image
         self.image_error: str | None = None
         self.undo_group = QUndoGroup(self)
-        self._masks: dict[str, np.ndarray] = {}
-        self._pending: dict[str, tuple[str, str | None]] = {}
+        self.live_masks: dict[str, np.ndarray] = {}   # the masks being edited, by image name (in place)
         self._stacks: OrderedDict[str, QUndoStack] = OrderedDict()
         self._stroke_active = False
-        self._index_dirty = False
         self._deferred: list[tuple[str, np.ndarray, str | None, bool]] = []
-        self._autosave = QTimer(self)
-        self._autosave.setSingleShot(True)
-        self._autosave.setInterval(AUTOSAVE_MS)
-        self._autosave.timeout.connect(self._on_autosave_timeout)
-        self._writer = DiskWriter(self)
-        self._writer.failed.connect(self._on_write_failed)
-        self._retry = SaveRetry(self)
-        self._retry.due.connect(self._on_retry_due)
-        self._failing = False
+        self._saver = MaskSaver(self, self)
+        self._saver.failed.connect(self.save_failed)
+        self._saver.recovered.connect(self.save_recovered)
 
     # -- folder and current image -----------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> None:
@@ -140,12 +131,12 @@ class Session(QObject):
 
     def mask_for(self, name: str) -> np.ndarray:
         """The in-memory mask of `name`, loaded from the store (or zeros) on first use."""
-        mask = self._masks.get(name)
+        mask = self.live_masks.get(name)
         if mask is not None:
             return mask
         assert self.store is not None
         shape = self.image_shape if name == self.current else None
-        unsaved = self._writer.pending(self._mask_key(name))
+        unsaved = self._saver.unsaved_mask(name)
         mask = unsaved.copy() if unsaved is not None else self.store.mask(name)
         if mask is not None and shape is not None and mask.shape != shape:
             import cv2
@@ -156,8 +147,8 @@ class Session(QObject):
             if shape is None:
                 raise UkanError(f"{name}: no mask and the image size is unknown")
             mask = np.zeros(shape, np.uint8)
-        self._masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
-        return self._masks[name]
+        self.live_masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
+        return self.live_masks[name]
 
     # -- statuses ----------------------------------------------------------------------------
     @property
@@ -166,8 +157,8 @@ class Session(QObject):
         return self.store.read_only if self.store is not None else None
 
     def status_and_model(self, name: str) -> tuple[str, str | None]:
-        if name in self._pending:
-            return self._pending[name]
+        if name in self._saver.pending:
+            return self._saver.pending[name]
         if self.store is None:
             return "unlabelled", None
         record = self.store.record(name)
@@ -238,8 +229,7 @@ class Session(QObject):
                 if edit is not None:
                     self.push_edit(edit, "Segment", status="predicted", model=model, name=name)
                 else:
-                    self._pending[name] = ("predicted", model)
-                    self._schedule_save()
+                    self._saver.mark(name, "predicted", model)
                     self.status_changed.emit(name, "predicted")
                 return True
             self._forget_history(name)
@@ -248,8 +238,8 @@ class Session(QObject):
         except UkanError as exc:
             self.save_failed.emit(str(exc))
             return False
-        self._write_mask(name, mask.copy())   # the index follows once per autosave tick, not per image
-        self._schedule_save()
+        self._saver.write_mask(name, mask.copy())   # the index follows once per autosave tick, not per image
+        self._saver.schedule()
         self.status_changed.emit(name, "predicted")
         return True
 
@@ -262,7 +252,7 @@ class Session(QObject):
             for name, mask, model, overwrite in deferred:
                 self.set_prediction(name, mask, model, overwrite_corrected=overwrite)
 
-    # -- saving ------------------------------------------------------------------------------
+    # -- saving (ukan_studio.mask_saver) ------------------------------------------------------
     def flush(self, *, wait: bool = True) -> bool:
         """Save every unsaved mask and the index; with `wait`, return once they are on disk.
 
@@ -270,107 +260,19 @@ class Session(QObject):
         also reported by `save_failed`, and the failed edits stay unsaved so that the next save
         tries again.
         """
-        self._autosave.stop()
-        if self.store is None:
-            return True
-        ok = True
-        for name, (status, model) in list(self._pending.items()):
-            mask = self._masks.get(name)
-            self._pending.pop(name, None)
-            if mask is None:
-                continue
-            try:
-                self.store.record_mask(name, status, model)
-            except UkanError as exc:
-                ok = False
-                self.save_failed.emit(str(exc))
-                continue
-            # a snapshot (the canvas keeps editing the live mask); the user's own work goes first
-            self._write_mask(name, mask.copy(), first=not statuses.segment_may_overwrite(status))
-        if self._index_dirty:
-            store, text = self.store, self.store.index_text()
-            self._index_dirty = False
-            self._writer.submit(str(store.index_path), lambda: store.write_index_text(text), tag="", keep_last=True)
-        if wait:
-            self._writer.wait()
-            ok = self._report_failures() and ok
-        return ok
-
-    @Slot()
-    def _on_autosave_timeout(self) -> None:
-        self.flush(wait=False)
-
-    @Slot()
-    def _on_write_failed(self) -> None:
-        self._report_failures()
-
-    @Slot()
-    def _on_retry_due(self) -> None:
-        """Try the failed saves again; the outcome is checked once the writer is done."""
-        self._failing = False
-        self.flush(wait=False)
-        QTimer.singleShot(50, self, self._check_recovered)
-
-    @Slot()
-    def _check_recovered(self) -> None:
-        if self._writer.busy:
-            QTimer.singleShot(100, self, self._check_recovered)
-        elif self._report_failures() and not self._failing and self.store is not None:
-            self._retry.succeeded()
-            self.save_recovered.emit("The edits that could not be saved are saved now")
-
-    def _report_failures(self) -> bool:
-        """Mark the writes that failed as unsaved again and say so once; True when there were none."""
-        failures = self._writer.take_failures()
-        self._requeue(failures)
-        if failures:
-            self._failing = True
-            self._retry.failed()
-            self.save_failed.emit(failures[0].message if len(failures) == 1 else
-                                  f"{failures[0].message} (and {len(failures) - 1} more files not saved)")
-        return not failures
-
-    def _requeue(self, failures: list) -> None:
-        """Mark the files of failed writes unsaved again, so the next flush writes them."""
-        for failure in failures:
-            if not failure.tag:
-                self._index_dirty = True
-            elif failure.tag in self._masks and self.store is not None:
-                self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
-            elif self.store is not None:
-                unsaved = self._writer.pending(self._mask_key(failure.tag))
-                if unsaved is not None:   # an image without history (Segment all): keep its mask in memory
-                    self._masks[failure.tag] = unsaved
-                    self._pending.setdefault(failure.tag, self.status_and_model(failure.tag))
-
-    def _write_mask(self, name: str, mask: np.ndarray, *, first: bool = False) -> None:
-        """Hand the mask file of `name` (with its record inside) to the writer thread; the index follows."""
-        store = self.store
-        assert store is not None
-        self._index_dirty = True
-        record = store.record(name)   # a snapshot taken on this thread: the writer never reads the records
-        self._writer.submit(self._mask_key(name), lambda: store.write_mask_file(name, mask, record),
-                            payload=mask, tag=name, first=first)
-
-    def _mask_key(self, name: str) -> str:
-        assert self.store is not None
-        return str(self.store.mask_path(name))
+        return self._saver.flush(wait=wait)
 
     @property
     def has_unsaved(self) -> bool:
-        return bool(self._pending) or self._index_dirty or self._writer.busy
+        return self._saver.has_unsaved
 
     def unsaved_masks(self) -> dict[str, np.ndarray]:
         """Copies of the masks whose last save failed or has not happened yet, by image name."""
-        return {name: self._masks[name].copy() for name in self._pending if name in self._masks}
+        return {name: self.live_masks[name].copy() for name in self._saver.pending if name in self.live_masks}
 
     def discard_unsaved(self) -> None:
         """Forget the edits that could not be saved (the user chose to); the files keep what they hold."""
-        self._retry.stop()
-        self._pending.clear()
-        self._index_dirty = False
-        self._writer.wait(5)
-        self._writer.take_failures()
+        self._saver.discard()
 
     def corrected_items(self) -> list[CorrectedItem]:
         """Images the user corrected (saved first), for Retrain."""
@@ -379,27 +281,26 @@ class Session(QObject):
 
     def export_masks(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, scope: str = "all",
                      mode: str = "binary", selected: list[str] | None = None) -> list[Path]:
-        """Save pending edits, then write the masks of `scope` as PNGs named like the images."""
+        """Save pending edits, then write the masks of `scope` as PNGs named like the images (here, at once)."""
         if self.store is None:
             return []
         self.flush()
-        if scope not in statuses.EXPORT_SCOPES:
-            raise UkanError(f"export scope {scope!r}: unknown; use {', '.join(statuses.EXPORT_SCOPES)}")
-        pool = (selected or []) if scope == "selected" else self.names
-        names = [n for n in pool if statuses.in_export_scope(self.status(n), scope)]
+        names = export_scope_names(self, scope, selected)
         written = export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
-        renamed = renamed_exports(n for n in names if self.store.mask_path(n).is_file())
-        if renamed:   # two images shared a stem: say which file holds which mask
-            shown = ", ".join(f"{display_name(n)} as {t}" for n, t in renamed[:3])
-            more = f" and {len(renamed) - 3} more" if len(renamed) > 3 else ""
-            self.info.emit(f"Same names: exported {shown}{more}")
+        self.tell_renamed_exports(names)
         return written
+
+    def tell_renamed_exports(self, names: list[str]) -> None:
+        """Say (by `info`) which exported file holds which mask when two images shared a stem."""
+        line = renamed_exports_line(self, names)
+        if line:
+            self.info.emit(line)
 
     def close(self) -> bool:
         """Save everything and drop the folder (releasing its lock); False, keeping all, when saves fail."""
         if not self.flush() and self.has_unsaved:
             return False
-        self._retry.stop()
+        self._saver.stop_retrying()
         self._drop_all_history()
         if self.store is not None:
             self.store.close()
@@ -408,15 +309,10 @@ class Session(QObject):
     # -- helpers -----------------------------------------------------------------------------
     def _changed(self, name: str, edit: MaskEdit, status: str, model: str | None) -> None:
         previous = self.status(name)
-        self._pending[name] = (status, model)
-        self._schedule_save()
+        self._saver.mark(name, status, model)
         self.mask_changed.emit(name, edit.rect)
         if status != previous:
             self.status_changed.emit(name, status)
-
-    def _schedule_save(self) -> None:
-        if not self._autosave.isActive():   # not restarted per edit: the first unsaved edit sets the deadline
-            self._autosave.start()
 
     def _stack(self, name: str) -> QUndoStack:
         stack = self._stacks.get(name)
@@ -436,11 +332,10 @@ class Session(QObject):
         if stack is not None:
             self.undo_group.removeStack(stack)
             stack.deleteLater()
-        self._masks.pop(name, None)
+        self.live_masks.pop(name, None)
 
     def _drop_all_history(self) -> None:
         for name in list(self._stacks):
             self._forget_history(name)
-        self._masks.clear()
-        self._pending.clear()
-        self._index_dirty = False
+        self.live_masks.clear()
+        self._saver.clear()

@@ -146,10 +146,10 @@ def _wait_job(window, kind: str, timeout_s: float) -> None:
                 loop.quit()
 
     catcher = Catcher()
-    window.jobFinished.connect(catcher.on_finished)
+    window.job_finished.connect(catcher.on_finished)
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
-    window.jobFinished.disconnect(catcher.on_finished)
+    window.job_finished.disconnect(catcher.on_finished)
     if not done:
         raise SystemExit(f"{kind} did not finish within {timeout_s:.0f} s")
 
@@ -189,7 +189,7 @@ def main() -> int:
     app = ensure_application()
     window = create_main_window(folder)   # as the app starts: warm-up imports torch and the engine
     warm = QEventLoop()
-    window.jobs.warmed_up.connect(warm.quit)
+    window.warmup.warmed_up.connect(warm.quit)
     QTimer.singleShot(120_000, warm.quit)
     warm.exec()
     window.settings.device = "cpu"

@@ -141,3 +141,128 @@ def test_core_has_no_import_cycles_no_qt_and_no_oversized_module(tmp_path: Path)
     long = {str(p.relative_to(REPO)): n for p in (REPO / "ukan_core").rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > CORE_MODULE_MAX_LINES}
     assert not long, f"ukan_core modules to split (over {CORE_MODULE_MAX_LINES} lines): {long}"
+
+
+# -- the app's rooms: no import cycles, views apart from workers and the model store ---------------
+
+STUDIO = REPO / "ukan_studio"
+VIEW_FOLDERS = ("panels", "canvas")
+FORBIDDEN_IN_VIEWS = ("ukan_studio.workers", "ukan_core.store", "ukan_studio.controllers", "ukan_studio.jobs")
+WORKER_USERS = ("ukan_studio/controllers/", "ukan_studio/workers/")
+MAX_STUDIO_LINES = 410   # "one idea per file": a file past ~400 lines is split
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module name `path` imports anywhere: module level, inside functions, under TYPE_CHECKING.
+
+    `from a.b import c` yields both "a.b" and "a.b.c" (c may be a module); relative imports are resolved.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    module = _module_name(path)
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            names.add(source)
+            names.update(f"{source}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _studio_import_graph() -> dict[str, set[str]]:
+    """Module → the ukan_studio modules it imports (a name resolves to its longest module prefix)."""
+    modules = {_module_name(p): p for p in STUDIO.rglob("*.py")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        targets = {resolve(n) for n in _imported_names(path) if n.startswith("ukan_studio")}
+        graph[module] = {t for t in targets if t and t != module and t != "ukan_studio"}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_cycle_finder_sees_a_cycle_through_a_function_level_import() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_studio_modules_import_each_other_without_cycles() -> None:
+    cycles = _cycles(_studio_import_graph())
+    assert not cycles, f"import cycles among ukan_studio modules (counting function-level and TYPE_CHECKING " \
+                       f"imports): {cycles}; move the shared part into a third module or use a Protocol"
+
+
+def test_panels_and_canvas_import_neither_workers_nor_the_model_store() -> None:
+    offenders = {}
+    for folder in VIEW_FOLDERS:
+        for path in (STUDIO / folder).rglob("*.py"):
+            bad = sorted(n for n in _imported_names(path)
+                         if any(n == f or n.startswith(f + ".") for f in FORBIDDEN_IN_VIEWS))
+            if bad:
+                offenders[str(path.relative_to(REPO))] = bad
+    assert not offenders, f"views must get plain data from the core or the controllers: {offenders}"
+
+
+def test_only_controllers_create_workers() -> None:
+    offenders = sorted(str(p.relative_to(REPO)) for p in STUDIO.rglob("*.py")
+                       if not str(p.relative_to(REPO).as_posix()).startswith(WORKER_USERS)
+                       and any(n.startswith("ukan_studio.workers.") for n in _imported_names(p)
+                               if not n.startswith("ukan_studio.workers.base")))
+    assert not offenders, f"workers are made by a controller (ukan_studio/controllers/), not here: {offenders}"
+
+
+def test_studio_files_stay_short() -> None:
+    long_files = {str(p.relative_to(REPO)): n for p in STUDIO.rglob("*.py")
+                  if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_STUDIO_LINES}
+    assert not long_files, f"split these files by idea (over {MAX_STUDIO_LINES} lines): {long_files}"

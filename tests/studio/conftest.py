@@ -54,7 +54,7 @@ def no_thread_left_running() -> Iterator[None]:
             thread.quit()
             thread.wait(10_000)
         pytest.fail(f"worker thread(s) still running after the test: {names}; close the window "
-                    f"(MainWindow.close() cancels and joins its jobs) or wait for jobFinished")
+                    f"(MainWindow.close() cancels and joins its jobs) or wait for job_finished")
 
 
 @pytest.fixture

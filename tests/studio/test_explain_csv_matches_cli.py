@@ -28,7 +28,7 @@ def test_panel_export_and_the_cli_write_identical_scores(qtbot, tiny_model_path,
     monkeypatch.setattr(explain_module, "choose_open_file", lambda *args: str(truth_path))
     qtbot.mouseClick(panel.ground_truth_button, Qt.MouseButton.LeftButton)
     host = Host(panel, WorkerRunner(), tiny_model_path, image_path)
-    panel.explainRequested.connect(host.on_explain_requested)
+    panel.explain_requested.connect(host.on_explain_requested)
     qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not host.runner.is_busy("explain"), timeout=60_000)
     qtbot.waitUntil(lambda: panel.explain_button.isEnabled(), timeout=5000)

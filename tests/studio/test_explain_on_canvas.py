@@ -17,7 +17,7 @@ from ukan_core.explain.heatmaps import colorize
 
 def _explain(qtbot, win) -> None:
     win._docks["explainDock"].raise_()
-    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "explain"):
+    with qtbot.waitSignal(win.job_finished, timeout=60000, check_params_cb=lambda k: k == "explain"):
         qtbot.mouseClick(win.explain_panel.explain_button, Qt.MouseButton.LeftButton)
     assert win.explain_panel.result is not None, win.explain_panel.status.text()
 
@@ -144,7 +144,7 @@ def test_an_explanation_finishing_after_the_image_changed_is_not_shown(qtbot, wi
     win.models_panel.add_model_file(tiny_model_path)
     win._docks["explainDock"].raise_()
     first = win.session.current
-    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "explain"):
+    with qtbot.waitSignal(win.job_finished, timeout=60000, check_params_cb=lambda k: k == "explain"):
         qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
         index = win.image_list.model().index(2, 0)
         qtbot.mouseClick(win.image_list.viewport(), Qt.MouseButton.LeftButton,

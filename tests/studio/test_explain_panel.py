@@ -56,7 +56,7 @@ def panel(qtbot) -> ExplainPanel:
 
 
 def _explain(qtbot, panel: ExplainPanel, host: Host) -> None:
-    panel.explainRequested.connect(host.on_explain_requested)
+    panel.explain_requested.connect(host.on_explain_requested)
     qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not host.runner.is_busy("explain"), timeout=30_000)
     qtbot.waitUntil(lambda: panel.explain_button.isEnabled(), timeout=5000)
@@ -166,7 +166,7 @@ def test_a_mask_of_the_wrong_size_fails_in_one_line(qtbot, panel, scan, tiny_mod
 def test_cancel_stops_the_worker(qtbot, panel, scan, tiny_model_path) -> None:
     image_path, truth = scan
     host = Host(panel, WorkerRunner(), tiny_model_path, image_path, truth, "corrected")
-    panel.explainRequested.connect(host.on_explain_requested)
+    panel.explain_requested.connect(host.on_explain_requested)
     qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not host.runner.is_busy("explain"), timeout=30_000)

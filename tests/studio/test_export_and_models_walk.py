@@ -43,7 +43,8 @@ def test_export_remembers_the_folder_and_shows_a_long_path_whole(window, qtbot, 
 
     export = window.findChild(QAction, "actionExportMasks")
     _when_modal(qtbot, QDialog, fill_and_accept)
-    export.trigger()
+    with qtbot.waitSignal(window.job_finished, timeout=10_000, check_params_cb=lambda kind: kind == "export"):
+        export.trigger()   # the masks are written on a worker
     assert (out / "case00.png").is_file()
     assert window.notice.sticky and "Exported 1" in window.notice.text
     from ukan_studio.settings import load_settings
@@ -60,6 +61,8 @@ def test_roll_back_asks_then_says_what_is_selected_and_keeps_the_layout(qtbot, t
 
     from ukan_core.models.registry import build_model
     from ukan_core.store import ModelStore
+    from ukan_studio.controllers.model_controller import ModelController
+    from ukan_studio.jobs import JobController
     from ukan_studio.panels.models import ModelsPanel
 
     torch.manual_seed(0)
@@ -69,6 +72,7 @@ def test_roll_back_asks_then_says_what_is_selected_and_keeps_the_layout(qtbot, t
     store.add_version("liver", model, {"parent": "liver/v0001", "metrics": {"iou": 0.7}})
     panel = ModelsPanel()
     qtbot.addWidget(panel)
+    ModelController(panel, JobController(panel), parent=panel)   # writes the store, as in the window
     panel.resize(320, 300)
     panel.show()
     panel.refresh(prefer="liver/v0002")

@@ -28,8 +28,8 @@ class Host(QObject):
         super().__init__()
         self.panel, self.runner = panel, WorkerRunner()
         self.requests: list[object] = []
-        panel.generateRequested.connect(self.on_generate_requested)
-        panel.trainRequested.connect(self.on_train_requested)
+        panel.generate_requested.connect(self.on_generate_requested)
+        panel.train_requested.connect(self.on_train_requested)
 
     @Slot(object)
     def on_generate_requested(self, request: object) -> None:
@@ -206,7 +206,7 @@ def test_the_train_request_starts_in_the_open_folder_and_can_continue_the_chosen
 
     monkeypatch.setattr(train_box_module, "choose_folder", answer)
     box = panel.train_box
-    with qtbot.waitSignal(panel.trainRequested, timeout=1000) as fresh:
+    with qtbot.waitSignal(panel.train_requested, timeout=1000) as fresh:
         qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
     request = fresh.args[0]
     assert starts == [str(folder)]
@@ -215,7 +215,7 @@ def test_the_train_request_starts_in_the_open_folder_and_can_continue_the_chosen
 
     box.train_continue.setChecked(True)
     box.train_pairs.setChecked(True)
-    with qtbot.waitSignal(panel.trainRequested, timeout=1000) as continued:
+    with qtbot.waitSignal(panel.train_requested, timeout=1000) as continued:
         qtbot.mouseClick(box.train_button, Qt.MouseButton.LeftButton)
     assert continued.args[0].base == panel.current_generator() != "" and continued.args[0].pairs
 

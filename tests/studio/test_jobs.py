@@ -22,7 +22,7 @@ def model_window(window, tiny_model_path: Path):
 
 
 def _run(qtbot, window, action_name: str, kind: str, timeout: int = 60_000) -> None:
-    with qtbot.waitSignal(window.jobFinished, timeout=timeout, check_params_cb=lambda k: k == kind):
+    with qtbot.waitSignal(window.job_finished, timeout=timeout, check_params_cb=lambda k: k == kind):
         window.findChild(QAction, action_name).trigger()
 
 
@@ -110,7 +110,7 @@ def test_cancelled_retrain_keeps_the_previous_model(model_window, qtbot, image_f
                           check_params_cb=lambda kind, p: kind == "retrain" and p.done > 0):
         model_window.findChild(QAction, "actionRetrain").trigger()
     assert model_window.findChild(QAction, "actionCancel").isEnabled()
-    with qtbot.waitSignal(model_window.jobFinished, timeout=60_000, check_params_cb=lambda k: k == "retrain"):
+    with qtbot.waitSignal(model_window.job_finished, timeout=60_000, check_params_cb=lambda k: k == "retrain"):
         model_window.findChild(QAction, "actionCancel").trigger()
     from ukan_core.store import ModelStore
 

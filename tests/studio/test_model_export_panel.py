@@ -11,6 +11,8 @@ import torch
 from ukan_core.models.registry import build_model
 from ukan_core.onnx_support import missing_onnx_packages
 from ukan_core.store import ModelStore
+from ukan_studio.controllers.model_controller import ModelController
+from ukan_studio.jobs import JobController
 from ukan_studio.panels.models import ModelsPanel
 
 
@@ -22,6 +24,7 @@ def panel(qtbot) -> ModelsPanel:
                               "metrics": {"val_iou": 0.6, "val_n": 4}})
     widget = ModelsPanel()
     qtbot.addWidget(widget)
+    ModelController(widget, JobController(widget), parent=widget)   # runs the export, as in the window
     widget.refresh(prefer="liver/v0001")
     assert widget.current_ref() == "liver/v0001" and widget.export_button.isEnabled()
     return widget

@@ -47,7 +47,7 @@ def test_retrain_report_stays_until_dismissed(window, qtbot) -> None:
     report = SimpleNamespace(base_metrics={"iou": 0.5}, new_metrics={"iou": 0.6}, n_train=3, n_val=1, folds=1,
                              steps=10, seconds=2.0, stopped="completed", improved=False, version=None)
     qtbot.mouseMove(window.canvas.viewport())      # the pointer away from where the banner shows
-    window._on_retrain_done(report)
+    window.retrain_controller.show_report(report)
     assert window.notice.isVisible() and "0.500 → 0.600" in window.notice.text
     assert window.notice.sticky
     window.notice.show_message("passing", "info", timeout_ms=50, sticky=True)

@@ -13,9 +13,9 @@ def test_explain_and_generate_docks_work_from_the_window(qtbot, window, tiny_mod
     view = next(a.menu() for a in win.menuBar().actions() if a.text() == "&View")
     assert {"Explain", "Generate"} <= {a.text() for a in view.actions()}
     win.models_panel.add_model_file(tiny_model_path)
-    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "segment"):
+    with qtbot.waitSignal(win.job_finished, timeout=60000, check_params_cb=lambda k: k == "segment"):
         win.actions["actionSegment"].trigger()
-    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "explain"):
+    with qtbot.waitSignal(win.job_finished, timeout=60000, check_params_cb=lambda k: k == "explain"):
         qtbot.mouseClick(win.explain_panel.explain_button, Qt.MouseButton.LeftButton)
     result = win.explain_panel.result
     assert result is not None and result.reference_kind == "predicted"
@@ -29,6 +29,6 @@ def test_explain_and_generate_docks_work_from_the_window(qtbot, window, tiny_mod
     win.generate_panel.add_generator_file(generator)
     win.generate_panel.count.setValue(2)
     win.generate_panel.steps.setValue(3)
-    with qtbot.waitSignal(win.jobFinished, timeout=60000, check_params_cb=lambda k: k == "generate"):
+    with qtbot.waitSignal(win.job_finished, timeout=60000, check_params_cb=lambda k: k == "generate"):
         qtbot.mouseClick(win.generate_panel.generate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.generate_panel.gallery.count() == 2, timeout=5000)

@@ -67,7 +67,7 @@ def test_retrain_button_is_off_while_running_and_cancel_says_cancelled(window, q
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)   # does nothing, says nothing
     assert "step " in window.statusBar().currentMessage() and "epoch" not in window.statusBar().currentMessage()
     assert " of at most " in window.statusBar().currentMessage()
-    with qtbot.waitSignal(window.jobFinished, timeout=60_000, check_params_cb=lambda k: k == "retrain"):
+    with qtbot.waitSignal(window.job_finished, timeout=60_000, check_params_cb=lambda k: k == "retrain"):
         qtbot.mouseClick(window.cancel_button, Qt.MouseButton.LeftButton)
     assert window.statusBar().currentMessage().startswith("Retraining cancelled")
     assert "done" not in window.statusBar().currentMessage()

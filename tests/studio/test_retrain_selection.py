@@ -40,7 +40,7 @@ def _correct_all(window) -> None:
 def test_retrain_in_the_window_keeps_to_the_cores_choice(store_window, qtbot) -> None:
     _correct_all(store_window)
     store_window.retrain_panel.budget.setValue(0.05)
-    with qtbot.waitSignal(store_window.jobFinished, timeout=180_000, check_params_cb=lambda k: k == "retrain"):
+    with qtbot.waitSignal(store_window.job_finished, timeout=180_000, check_params_cb=lambda k: k == "retrain"):
         store_window.findChild(QAction, "actionRetrain").trigger()
     store = ModelStore()
     assert [v.version for v in store.versions("tiny-ukan")] == ["v0001", "v0002"]  # every run adds a version
@@ -67,8 +67,8 @@ def _report(selected: bool, improved: bool) -> Any:
 
 @pytest.mark.parametrize("selected", [True, False])
 def test_the_verdict_says_what_the_core_chose(store_window, selected: bool) -> None:
-    store_window._retrain_base = "tiny-ukan/v0001"
-    store_window._on_retrain_done(_report(selected=selected, improved=selected))
+    store_window.retrain_controller.base = "tiny-ukan/v0001"
+    store_window.retrain_controller.show_report(_report(selected=selected, improved=selected))
     text = store_window.retrain_panel.report.text()
     if selected:
         assert "New version tiny-ukan/v0001 selected" in text

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtGui import QUndoCommand
 
 from ukan_studio.canvas.mask_edit import MaskEdit
 
-if TYPE_CHECKING:
-    from ukan_studio.session import Session
+
+class MaskEditTarget(Protocol):
+    """What an undo step needs of the masks' owner (the Session), without importing it."""
+
+    def status_and_model(self, name: str) -> tuple[str, str | None]: ...
+
+    def apply_edit(self, name: str, edit: MaskEdit, status: str, model: str | None, *,
+                   paint: bool = True) -> None: ...
+
+    def revert_edit(self, name: str, edit: MaskEdit, status: str, model: str | None) -> None: ...
 
 
 class MaskEditCommand(QUndoCommand):
@@ -19,7 +27,7 @@ class MaskEditCommand(QUndoCommand):
     by QUndoStack.push) only records the change instead of painting it again.
     """
 
-    def __init__(self, session: Session, name: str, edit: MaskEdit, text: str, *,
+    def __init__(self, session: MaskEditTarget, name: str, edit: MaskEdit, text: str, *,
                  status: str = "corrected", model: str | None = None, already_applied: bool = False) -> None:
         super().__init__(text)
         self._session, self._name, self._edit = session, name, edit

@@ -1,11 +1,11 @@
 """Explain: which KAN channels outline the lesion (Plausibility IoU), and what the KANs learned.
 
-The panel asks for an explanation (`explainRequested`; the window builds the request with
+The panel asks for an explanation (`explain_requested`; the explain controller builds the request with
 `make_request` and starts an ExplainWorker it `attach`es here) and then works on the core's
 `Explanation` alone: layer and channel pickers, a threshold slider whose PIoU is recomputed live
 with `ukan_core.explain.plausibility_iou`, aggregates, the ranking table, the learned spline
 functions of the layer, and PNG / CSV export. The heatmap itself is drawn on the main canvas:
-`heatmapChanged` carries a HeatmapOverlay while "Show heatmap on image" is on, and None when it
+`heatmap_changed` carries a HeatmapOverlay while "Show heatmap on image" is on, and None when it
 goes off or the current image changes (which also clears the results). It never imports torch.
 """
 
@@ -28,7 +28,7 @@ from ukan_studio.panels.explain_heatmap import heatmap_overlay, heatmap_picture
 from ukan_studio.panels.explain_splines import SplinePlots
 from ukan_studio.panels.explain_table import ChannelTable
 from ukan_studio.progress_bar import show_progress_on
-from ukan_studio.workers.explain import ExplainRequest
+from ukan_studio.job_data import ExplainRequest
 
 REFERENCE_TEXT = {"ground_truth": "ground-truth mask", "corrected": "corrected mask",
                   "predicted": "model's own prediction"}
@@ -47,10 +47,10 @@ def choose_open_file(parent: QWidget, title: str, filter_text: str) -> str:
 
 
 class ExplainPanel(QWidget):
-    """Shows an Explanation; emits explainRequested when the user asks for a new one."""
+    """Shows an Explanation; emits explain_requested when the user asks for a new one."""
 
-    explainRequested = Signal()
-    heatmapChanged = Signal(object)      # HeatmapOverlay for the main canvas, or None
+    explain_requested = Signal()
+    heatmap_changed = Signal(object)      # HeatmapOverlay for the main canvas, or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -88,9 +88,9 @@ class ExplainPanel(QWidget):
         self.status = QLabel(INTRO, self)
         self.status.setWordWrap(True)
         self.controls = ViewControls(self)
-        self.controls.layerChanged.connect(self._on_layer_changed)
-        self.controls.mapChanged.connect(self._on_view_option_changed)
-        self.controls.lookChanged.connect(self._on_look_changed)
+        self.controls.layer_changed.connect(self._on_layer_changed)
+        self.controls.map_changed.connect(self._on_view_option_changed)
+        self.controls.look_changed.connect(self._on_look_changed)
         c = self.controls   # its widgets, under the names a reader of the panel expects
         self.layer_combo, self.show_combo, self.top_k = c.layer_combo, c.show_combo, c.top_k
         self.colormap_combo, self.opacity_slider, self.outlines = c.colormap_combo, c.opacity_slider, c.outlines
@@ -190,7 +190,7 @@ class ExplainPanel(QWidget):
         self.on_image_button.blockSignals(False)
         if had and self._worker is None:
             self.status.setText(INTRO)
-        self.heatmapChanged.emit(None)
+        self.heatmap_changed.emit(None)
         self._update_enabled()
 
     @Slot(object)
@@ -301,10 +301,10 @@ class ExplainPanel(QWidget):
 
     def _emit_heatmap(self) -> None:
         if self.result is None or self.current_map is None or not self.on_image_button.isChecked():
-            self.heatmapChanged.emit(None)
+            self.heatmap_changed.emit(None)
             return
         c = self.controls
-        self.heatmapChanged.emit(heatmap_overlay(self.current_map, self.result.reference, c.threshold, c.opacity,
+        self.heatmap_changed.emit(heatmap_overlay(self.current_map, self.result.reference, c.threshold, c.opacity,
                                                  c.colormap, self.outlines.isChecked()))
 
     def rendered_image(self) -> np.ndarray:
@@ -317,7 +317,7 @@ class ExplainPanel(QWidget):
     # -- slots -------------------------------------------------------------------------------
     @Slot()
     def _on_explain_clicked(self) -> None:
-        self.explainRequested.emit()
+        self.explain_requested.emit()
 
     @Slot()
     def _on_cancel_clicked(self) -> None:

@@ -16,11 +16,11 @@ SHOW_MODES = (("Selected channel", "channel"), ("Top-k mean", "topk"), ("Mean of
 
 
 class ViewControls(QWidget):
-    """Emits layerChanged (another layer), mapChanged (another map of it) or lookChanged (same map, drawn anew)."""
+    """Emits layer_changed (another layer), map_changed (another map of it) or look_changed (same map, drawn anew)."""
 
-    layerChanged = Signal()
-    mapChanged = Signal()
-    lookChanged = Signal()
+    layer_changed = Signal()
+    map_changed = Signal()
+    look_changed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,7 +98,7 @@ class ViewControls(QWidget):
         return str(self.show_combo.currentData())
 
     def set_layers(self, layers: list[str], current: str) -> None:
-        """Offer `layers` with `current` chosen, without emitting layerChanged."""
+        """Offer `layers` with `current` chosen, without emitting layer_changed."""
         self.layer_combo.blockSignals(True)
         self.layer_combo.clear()
         self.layer_combo.addItems(layers)
@@ -107,20 +107,20 @@ class ViewControls(QWidget):
         self.layer_combo.blockSignals(False)
 
     def show_selected_channel(self) -> None:
-        """Switch "Show" back to the selected channel, without emitting mapChanged."""
+        """Switch "Show" back to the selected channel, without emitting map_changed."""
         self.show_combo.blockSignals(True)
         self.show_combo.setCurrentIndex(0)
         self.show_combo.blockSignals(False)
 
     @Slot(int)
     def _on_layer_changed(self, _index: int) -> None:
-        self.layerChanged.emit()
+        self.layer_changed.emit()
 
     @Slot()
     def _on_map_changed(self) -> None:
-        self.mapChanged.emit()
+        self.map_changed.emit()
 
     @Slot()
     def _on_look_changed(self) -> None:
         self.threshold_label.setText(f"{self.threshold:.2f}")
-        self.lookChanged.emit()
+        self.look_changed.emit()

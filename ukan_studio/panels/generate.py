@@ -1,8 +1,8 @@
 """Generate: sample images (or image + mask pairs) with a Diffusion U-KAN, watch the denoising,
 keep the good ones, and train a generator on a folder.
 
-The panel emits intents with complete requests (`generateRequested`, and `trainRequested` forwarded
-from its "Train a generator" box, `train_box`); the window starts the worker and `attach`es /
+The panel emits intents with complete requests (`generate_requested`, and `train_requested` forwarded
+from its "Train a generator" box, `train_box`); the generate controller starts the worker and `attach`es /
 `attach_training` it here. The samples, their gallery and how they are saved live in
 generated_samples; the training settings in train_generator_box. No torch here.
 """
@@ -27,7 +27,7 @@ from ukan_studio.panels import generator_info
 from ukan_studio.panels.generated_samples import Sample, SampleGallery, rgb_qimage, samples_from_result, write_samples
 from ukan_studio.panels.train_generator_box import TrainGeneratorBox
 from ukan_studio.progress_bar import show_progress_on
-from ukan_studio.workers.generate import GenerateRequest, GenerateResult
+from ukan_studio.job_data import GenerateRequest, GenerateResult
 
 # The samplers of ukan_core.diffusion.samplers.SAMPLERS with their default steps (that module
 # imports torch; a test keeps the two in step).
@@ -47,8 +47,8 @@ def choose_model_file(parent: QWidget) -> str:
 class GeneratePanel(QWidget):
     """Generation settings, a live preview, a gallery of results and generator training."""
 
-    generateRequested = Signal(object)   # GenerateRequest
-    trainRequested = Signal(object)      # TrainGeneratorRequest, forwarded from train_box
+    generate_requested = Signal(object)   # GenerateRequest
+    train_requested = Signal(object)      # TrainGeneratorRequest, forwarded from train_box
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,8 +114,8 @@ class GeneratePanel(QWidget):
         self.clear_button.clicked.connect(self._on_clear_clicked)
 
         self.train_box = TrainGeneratorBox(self.current_generator, self)
-        self.train_box.trainRequested.connect(self.trainRequested)   # signal to signal: the panel's intent
-        self.train_box.generatorSaved.connect(self._on_generator_saved)
+        self.train_box.train_requested.connect(self.train_requested)   # signal to signal: the panel's intent
+        self.train_box.generator_saved.connect(self._on_generator_saved)
 
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_combo, 1)
@@ -289,7 +289,7 @@ class GeneratePanel(QWidget):
     @Slot()
     def _on_generate_clicked(self) -> None:
         if self.current_generator():
-            self.generateRequested.emit(self.make_request())
+            self.generate_requested.emit(self.make_request())
 
     @Slot()
     def _on_cancel_clicked(self) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, Q
 
 from ukan_core.atomic import atomic_write_bytes
 from ukan_core.overlay import outline_mask
-from ukan_studio.workers.generate import GenerateResult
+from ukan_studio.job_data import GenerateResult
 
 ICON_SIZE = 96
 

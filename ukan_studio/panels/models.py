@@ -3,22 +3,21 @@
 Roll back asks first and then says what is selected now. The rows have fixed heights (the
 facts box is as tall as its longest text, the message line is always there) so the panel does
 not jump when a model with fewer facts is chosen or a message appears. Export writes the version
-as a .safetensors checkpoint or an ONNX model (the `[onnx]` extra), with its model card, on a
-worker thread (`ukan_studio.workers.export_model`) run by this panel's own WorkerRunner; the
-panel itself never calls torch.
+as a .safetensors checkpoint or an ONNX model (the `[onnx]` extra), with its model card. The
+panel only shows and asks: the model controller (`ukan_studio.controllers.model_controller`)
+writes the store's selection, rolls back and runs the export on a worker.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
 from ukan_studio.model_catalog import ModelChoice, default_model_ref, file_choice, list_model_choices
-from ukan_studio.workers.base import WorkerRunner
 
 SAFETENSORS_FILTER = "Safetensors checkpoint (*.safetensors)"
 ONNX_FILTER = "ONNX model for ONNX Runtime (*.onnx)"
@@ -43,6 +42,9 @@ class ModelsPanel(QWidget):
     model_changed = Signal(str)
     failed = Signal(str)
     exported = Signal(str)   # one line: what was written where
+    version_chosen = Signal(str, str)                  # model name, version: the user picked a stored version
+    rollback_requested = Signal(str)                   # model name (the user confirmed)
+    export_requested = Signal(object, object, bool)    # path, format ("onnx" or None: by suffix), overwrite
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,12 +82,7 @@ class ModelsPanel(QWidget):
         self.export_status.setObjectName("exportStatus")
         self.export_status.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.export_status.setFixedHeight(self.fontMetrics().lineSpacing() * MESSAGE_LINES + 4)
-        self._runner = WorkerRunner(self)
-        self._runner.busy_changed.connect(self._on_runner_busy_changed)
-        self._export_ref = ""
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self._on_about_to_quit)
+        self._exporting = False
         buttons = QHBoxLayout()
         buttons.addWidget(self.rollback_button)
         buttons.addWidget(add)
@@ -152,56 +149,59 @@ class ModelsPanel(QWidget):
             return
         self.info.setText(describe_model(choice))
         self.rollback_button.setEnabled(choice.version is not None and bool(choice.metadata.get("parent")))
-        self.export_button.setEnabled(choice.version is not None and not self._runner.is_busy())
+        self.export_button.setEnabled(choice.version is not None and not self._exporting)
 
     def is_exporting(self) -> bool:
         """True while an export runs."""
-        return self._runner.is_busy()
+        return self._exporting
 
     def export_current(self, path: str | Path, fmt: str | None = None, *, overwrite: bool = False) -> bool:
-        """Export the selected store version to `path` on a worker; False (and `failed`) when it cannot start.
+        """Ask for the selected version to be exported to `path`; True when the export started.
 
-        The format follows `fmt` or the suffix; ONNX without its extra says how to install it.
+        The format follows `fmt` or the suffix; what cannot start is said by `failed`.
         """
-        from ukan_core.errors import UkanError
-        from ukan_core.model_export import export_format
-        from ukan_core.onnx_support import missing_onnx_packages, require_onnx
+        if self._exporting:
+            return False
+        self.export_requested.emit(Path(path), fmt, overwrite)
+        return self._exporting
 
-        choice = self.current_choice()
-        if choice is None or choice.version is None:
-            self.failed.emit("Export: choose a stored or bundled model version first")
-            return False
-        if self._runner.is_busy():
-            return False
-        try:
-            chosen = export_format(Path(path), fmt)
-            if chosen == "onnx" and missing_onnx_packages(export=True):
-                require_onnx("ONNX export", export=True)
-        except UkanError as exc:
-            self.failed.emit(str(exc))
-            return False
-        from ukan_studio.workers.export_model import ExportModelWorker
+    def show_export_started(self, ref: str) -> None:
+        """The export of `ref` runs: one at a time, so the button waits."""
+        self._exporting = True
+        self.export_status.setText(f"Exporting {ref} …")
+        self._show_info()
 
-        worker = ExportModelWorker(choice.name, choice.version, path, chosen, overwrite=overwrite)
-        worker.succeeded.connect(self._on_export_succeeded)
-        worker.failed.connect(self._on_export_failed)
-        self._export_ref = choice.ref
-        self.export_status.setText(f"Exporting {choice.ref} …")
-        self._runner.start("export", worker)
-        return True
+    def show_export_done(self, line: str) -> None:
+        """The export wrote its files: `line` says what went where."""
+        self.export_status.setText(line)
+        self.exported.emit(line)
+
+    def show_export_failed(self, message: str) -> None:
+        self.export_status.setText(f"Export failed: {message}")
+        self.failed.emit(message)
+
+    def show_export_finished(self) -> None:
+        """The export's thread is done (whatever the outcome): the button is free again."""
+        self._exporting = False
+        self._show_info()
+
+    def report_failure(self, message: str) -> None:
+        """A one-line problem with the model choice (shown by the window)."""
+        self.failed.emit(message)
+
+    def show_rolled_back(self, name: str, previous_label: str) -> None:
+        """The store moved `name` back: select what it selects now and say so."""
+        self.refresh(selected_of=name)
+        now = self.current_choice()
+        self.message.setText(f"Rolled back: {now.label if now else 'no model'} is selected now "
+                             f"({previous_label} stays in the list).")
 
     @Slot(int)
     def _on_combo_current_index_changed(self, _index: int) -> None:
         self.message.clear()   # the last message was about another choice
         choice = self.current_choice()
         if choice is not None and choice.version is not None:
-            from ukan_core.errors import UkanError
-            from ukan_core.store import ModelStore
-
-            try:
-                ModelStore().select(choice.name, choice.version)
-            except UkanError as exc:
-                self.failed.emit(str(exc))
+            self.version_chosen.emit(choice.name, choice.version)
         self._show_info()
         self.model_changed.emit(self.current_ref())
 
@@ -234,45 +234,14 @@ class ModelsPanel(QWidget):
             path += ".onnx"
         self.export_current(path, fmt, overwrite=Path(path).exists())   # the dialog asked before replacing it
 
-    @Slot(object)
-    def _on_export_succeeded(self, result: object) -> None:
-        line = f"Exported {self._export_ref} -> {result.file} (model card: {result.card.name})"
-        self.export_status.setText(line)
-        self.exported.emit(line)
-
-    @Slot(str)
-    def _on_export_failed(self, message: str) -> None:
-        self.export_status.setText(f"Export failed: {message}")
-        self.failed.emit(message)
-
-    @Slot(str, bool)
-    def _on_runner_busy_changed(self, _kind: str, _busy: bool) -> None:
-        self._show_info()
-
-    @Slot()
-    def _on_about_to_quit(self) -> None:
-        self._runner.shutdown()
-
     @Slot()
     def _on_rollback_clicked(self) -> None:
         choice = self.current_choice()
         if choice is None or choice.version is None:
             return
-        from ukan_core.errors import UkanError
-        from ukan_core.store import ModelStore
-
         previous = str(choice.metadata.get("parent") or "the previous version")
-        if not confirm_rollback(self, choice.label, previous):
-            return
-        try:
-            ModelStore().rollback(choice.name)
-        except UkanError as exc:
-            self.failed.emit(str(exc))
-            return
-        self.refresh(selected_of=choice.name)
-        now = self.current_choice()
-        self.message.setText(f"Rolled back: {now.label if now else 'no model'} is selected now "
-                             f"({choice.label} stays in the list).")
+        if confirm_rollback(self, choice.label, previous):
+            self.rollback_requested.emit(choice.name)
 
 
 def describe_model(choice: ModelChoice) -> str:

@@ -159,9 +159,18 @@ class RetrainPanel(QWidget):
     def show_message(self, text: str) -> None:
         self.report.setText(text)
 
+    def add_verdict(self, verdict: str) -> str:
+        """Append what became of the new version to the report; returns the whole report."""
+        self.report.setText(self.report.text() + "\n" + verdict)
+        return self.report.text()
+
+    def budget_s(self) -> float:
+        """The time budget the user set, in seconds."""
+        return self.budget.value() * 60.0
+
     @Slot()
     def _on_start_clicked(self) -> None:
-        self.retrain_requested.emit(self.budget.value() * 60.0)
+        self.retrain_requested.emit(self.budget_s())
 
 
 def progress_text(progress: Progress) -> str:

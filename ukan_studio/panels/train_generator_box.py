@@ -1,7 +1,7 @@
 """The Generate panel's "Train a generator" group: settings for training a Diffusion U-KAN on a folder.
 
-The box emits `trainRequested` with a complete TrainGeneratorRequest; the window starts the worker
-and `attach_training`s it here. When a run saves a generator the box emits `generatorSaved` with
+The box emits `train_requested` with a complete TrainGeneratorRequest; the generate controller starts the worker
+and `attach_training`s it here. When a run saves a generator the box emits `generator_saved` with
 its store reference so the panel can offer and choose it. No torch here.
 """
 
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from ukan_core.models.registry import GENERATOR_PRESETS
 from ukan_core.progress import Progress
 from ukan_studio.progress_bar import show_progress_on
-from ukan_studio.workers.generate import TrainGeneratorRequest
+from ukan_studio.job_data import TrainGeneratorRequest
 
 
 def choose_folder(parent: QWidget, title: str, start: str) -> str:
@@ -31,8 +31,8 @@ def choose_folder(parent: QWidget, title: str, start: str) -> str:
 class TrainGeneratorBox(QGroupBox):
     """Name, size, steps and time budget of a new generator; start / stop a run and show its progress."""
 
-    trainRequested = Signal(object)   # TrainGeneratorRequest
-    generatorSaved = Signal(str)      # the store reference of the new generator ("" if the run named none)
+    train_requested = Signal(object)   # TrainGeneratorRequest
+    generator_saved = Signal(str)      # the store reference of the new generator ("" if the run named none)
 
     def __init__(self, current_generator: Callable[[], str], parent: QWidget | None = None) -> None:
         """`current_generator` gives the generator chosen in the panel (for "Continue from the chosen generator")."""
@@ -110,7 +110,7 @@ class TrainGeneratorBox(QGroupBox):
         budget = " (time budget reached)" if summary.get("stopped") == "budget" else ""
         self.train_status.setText(f"Saved {ref}: {summary.get('steps')} steps in "
                                   f"{summary.get('time_s') or 0:.0f} s{budget}")
-        self.generatorSaved.emit(str(ref or ""))
+        self.generator_saved.emit(str(ref or ""))
 
     @Slot(str)
     def show_training_error(self, message: str) -> None:
@@ -136,7 +136,7 @@ class TrainGeneratorBox(QGroupBox):
         if not folder:
             return
         base = self._current_generator() if self.train_continue.isChecked() else None
-        self.trainRequested.emit(TrainGeneratorRequest(
+        self.train_requested.emit(TrainGeneratorRequest(
             folder=Path(folder), name=self.train_name.text().strip() or "generator",
             pairs=self.train_pairs.isChecked(), steps=self.train_steps.value(),
             budget_s=self.train_budget.value() * 60.0, base=base or None,

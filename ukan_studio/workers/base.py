@@ -122,7 +122,7 @@ class WorkerRunner(QObject):
                 worker.cancel()
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Cancel every job and wait for its thread (from MainWindow.closeEvent)."""
+        """Cancel every job and wait for its thread (the window is closing)."""
         for worker, thread in list(self._jobs.values()):
             worker.cancel()
         for kind, (worker, thread) in list(self._jobs.items()):

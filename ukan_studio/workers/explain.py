@@ -9,31 +9,21 @@ imports torch; run() does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 
 from ukan_core.errors import UkanError
 from ukan_core.explain.analysis import Explanation
-from ukan_core.explain.plausibility import DEFAULT_THRESHOLD, REFERENCES
+from ukan_core.explain.plausibility import REFERENCES
 from ukan_core.progress import Progress
+from ukan_studio.job_data import ExplainRequest
 from ukan_studio.workers.base import Worker, limit_torch_threads
+
+__all__ = ["ExplainRequest", "ExplainWorker"]
 
 REFERENCE_KINDS = REFERENCES
 SPLINE_EDGES = 8           # learned functions shown per KAN layer
-
-
-@dataclass(frozen=True)
-class ExplainRequest:
-    """What to explain: `reference` is a mask array, a mask file, or None (the model's own prediction)."""
-
-    model: str
-    image: Path
-    reference: np.ndarray | Path | None = None
-    reference_kind: str | None = None    # "ground_truth" | "corrected" | "predicted"
-    threshold: float = DEFAULT_THRESHOLD
-    device: str = "auto"
 
 
 class ExplainWorker(Worker):

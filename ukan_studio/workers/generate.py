@@ -9,67 +9,21 @@ Importing this module never imports torch; run() does.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Signal
 
-from ukan_core.models.registry import GENERATOR_PRESETS
 from ukan_core.progress import Progress
+from ukan_core.models.registry import GENERATOR_PRESETS
+from ukan_studio.job_data import GenerateRequest, GenerateResult, TrainGeneratorRequest
 from ukan_studio.workers.base import Worker, limit_torch_threads
 
+__all__ = ["GenerateRequest", "GenerateResult", "GenerateWorker", "TrainGeneratorRequest",
+           "TrainGeneratorWorker", "preview_grid"]
+
 PREVIEWS_PER_BATCH = 12
-
-
-@dataclass(frozen=True)
-class GenerateRequest:
-    """How many samples of which generator, with which sampler, steps and seed."""
-
-    model: str
-    count: int = 4
-    sampler: str = "dpmpp2m"
-    steps: int = 20
-    seed: int = 0
-    eta: float = 0.0                     # DDIM only: 0 deterministic, 1 DDPM-like
-    device: str = "auto"
-    batch_size: int = 8
-
-
-@dataclass
-class GenerateResult:
-    """Generated samples: images (N, H, W, 3) or (N, H, W) uint8, masks (N, H, W) 0/1 for a pairs model."""
-
-    images: np.ndarray
-    masks: np.ndarray | None
-    seed: int
-    sampler: str
-    steps: int
-    model_label: str
-
-    @property
-    def pairs(self) -> bool:
-        return self.masks is not None
-
-
-@dataclass(frozen=True)
-class TrainGeneratorRequest:
-    """Train a generator on `folder` (images, or labelled pairs) and save it as store model `name`."""
-
-    folder: Path
-    name: str
-    pairs: bool = False
-    steps: int = 2000
-    budget_s: float | None = 600.0
-    base: str | None = None              # continue from this generator instead of a new one
-    preset: str = "small"
-    config: dict[str, Any] = field(default_factory=dict)   # overrides of the preset
-    image_size: int = 64
-    batch_size: int = 16
-    device: str = "auto"
-
-
 def preview_grid(samples: np.ndarray, columns: int | None = None, gap: int = 2) -> np.ndarray:
     """(B, H, W, C) uint8 -> one (rows·H, cols·W, 3) uint8 RGB picture; a pairs model's mask channel is dropped."""
     images = samples[..., :3] if samples.shape[-1] >= 3 else samples[..., :1]
