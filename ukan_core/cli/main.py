@@ -16,7 +16,7 @@ from ukan_core import __version__
 from ukan_core.errors import UkanError
 
 # Order shown in `ukan --help`.
-COMMANDS = ("segment", "synth", "train", "finetune", "eval", "models", "explain", "generate", "train-generator")
+COMMANDS = ("segment", "synth", "train", "finetune", "rank", "eval", "models", "explain", "generate", "train-generator")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,7 +58,11 @@ def training_metadata(
     extra_training: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint metadata of a model `fit` just trained (see `ukan_core.io.checkpoints`)."""
+    """The checkpoint metadata of a model `fit` just trained (see `ukan_core.io.checkpoints`).
+
+    "domain" holds the statistics the out-of-domain signal compares new images with
+    (`ukan_core.domain.domain_reference` over the training images).
+    """
     config = model.config
     base_info = base_info or {}
     training = {
@@ -80,6 +84,7 @@ def training_metadata(
         "ukan_studio": __version__,
     }
     training.update(extra_training or {})
+    domain = _domain_record(model, preprocessing, pairs)
     return {
         "format_version": 1,
         "architecture": model.architecture,
@@ -92,7 +97,27 @@ def training_metadata(
         "training": training,
         "metrics": metrics if metrics is not None else dict(result.metrics),
         "name": name or base_info.get("name") or "",
+        **({"domain": domain} if domain is not None else {}),
     }
+
+
+def _domain_record(model: nn.Module, preprocessing: Any, pairs: Sequence[Any]) -> dict[str, Any] | None:
+    """The out-of-domain reference of the trained model on its training images (`ukan_core.domain`).
+
+    A statistic that cannot be computed is left out (logged), never the reason a trained model is lost.
+    """
+    import logging
+
+    from ukan_core.domain import domain_reference
+    from ukan_core.errors import UkanError
+
+    if getattr(model, "architecture", None) != "ukan" or not pairs:
+        return None
+    try:
+        return domain_reference(model, preprocessing, [pair.image for pair in pairs])
+    except (UkanError, OSError, ValueError, RuntimeError) as exc:
+        logging.getLogger(__name__).warning("out-of-domain statistics left out: %s", exc)
+        return None
 
 
 def publish(model: nn.Module, metadata: dict[str, Any], *, out: Path | None = None, name: str | None = None,
@@ -183,3 +208,34 @@ def save_trained(model: nn.Module, result: Any, *, out: Path | None, name: str |
     label = name or (Path(out).name.removesuffix(".safetensors") if out is not None else None)
     metadata = training_metadata(model, result, name=label, **facts)
     return publish(model, metadata, out=out, name=name)
+
+
+def rewrite_metadata(path: Path, changes: dict[str, Any]) -> Path:
+    """Merge `changes` into the UKAN Studio metadata of a `.safetensors` file, rewriting only its header.
+
+    The tensor table and every byte of the weights stay as they are (the data offsets are
+    relative to the end of the header), and the file's other header metadata is kept; the new
+    file replaces the old one atomically. This is how the bundled model got its "domain" record.
+    """
+    import json
+    import shutil
+    import struct
+
+    from ukan_core.atomic import atomic_path
+    from ukan_core.io.checkpoints import METADATA_KEY, _read_header, read_checkpoint_info
+
+    path = Path(path)
+    info = read_checkpoint_info(path)          # checked like any model file before it is touched
+    header = _read_header(path)
+    info.update(json.loads(json.dumps(changes)))
+    header.setdefault("__metadata__", {})[METADATA_KEY] = json.dumps(info)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)            # safetensors aligns the data to 8 bytes
+    with path.open("rb") as source:
+        (old_length,) = struct.unpack("<Q", source.read(8))
+        source.seek(8 + old_length)
+        with atomic_path(path) as tmp, open(tmp, "wb") as target:
+            target.write(struct.pack("<Q", len(text)))
+            target.write(text)
+            shutil.copyfileobj(source, target)
+    return path
