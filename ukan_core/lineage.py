@@ -3,8 +3,8 @@
 Each annotated folder (a "project") retrains into its own lineage of model versions, so an MRI
 project's retrained model never becomes the model of an ultrasound project. The lineage name is
 the folder's name plus a short hash of its resolved path (two folders both called `scans` stay
-apart), within the store's name rules: `/data/MRI brain` -> `MRI-brain-3f2a`, shown as
-"MRI brain v1". The folder's annotation store records which model it uses (`model_ref`).
+apart), within the store's name rules: `/data/mri brain` -> `mri-brain-3f2a`, shown as
+"mri-brain v1". The folder's annotation store records which model it uses (`model_ref`).
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def project_lineage(folder: str | os.PathLike[str]) -> str:
 def lineage_display(name: str, version: str | None = None) -> str:
     """How a model is shown to people: "mri-brain v1" for `mri-brain-3f2a/v0001`.
 
-    The hash of a lineage name and the zeros of a version number are dropped; dashes and
-    underscores of a lineage become spaces. Other names are shown as they are.
+    The hash of a lineage name and the zeros of a version number are dropped; other names are
+    shown as they are.
     """
     if version is None and "/" in name:
         name, _, version = name.partition("/")
     match = _HASHED.match(name)
-    shown = match.group("stem").replace("-", " ").replace("_", " ") if match else name
+    shown = match.group("stem") if match else name
     if version:
         number = _VERSION.match(version)
         shown = f"{shown} v{int(number.group('number'))}" if number else f"{shown} {version}"

@@ -26,8 +26,8 @@ def test_a_lineage_is_named_after_the_folder_and_its_path(tmp_path: Path) -> Non
     assert name_a.startswith("MRI-brain-") and len(name_a) == len("MRI-brain-") + 4
     assert name_a != name_b and check_model_name(name_a) == name_a
     assert project_lineage(a / ".." / "MRI brain") == name_a
-    assert lineage_display(name_a, "v0001") == "MRI brain v1"
-    assert lineage_display(f"{name_a}/v0012") == "MRI brain v12"
+    assert lineage_display(name_a, "v0001") == "MRI-brain v1"
+    assert lineage_display(f"{name_a}/v0012") == "MRI-brain v12"
     assert lineage_display("ukan-synthetic-us", "bundled") == "ukan-synthetic-us bundled"
     long = tmp_path / ("x" * 200)
     long.mkdir()
@@ -86,7 +86,20 @@ def test_finetune_on_a_studio_folder_extends_its_own_lineage(tmp_path: Path, mon
     version = store.version_info(lineage, "v0001")
     assert version.metadata["parent"] == "liver/v0001"      # started from the folder's own model
     if gain:
-        assert folder_model(folder) == f"{lineage}/v0001" and "now uses mri brain v1" in out
+        assert folder_model(folder) == f"{lineage}/v0001" and "now uses mri-brain v1" in out
     else:
         assert folder_model(folder) == "liver/v0001" and "No clear gain" in out
     assert store.selected("liver") == "v0001"               # the other project's model is untouched
+
+
+def test_from_still_chooses_the_base_of_a_studio_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ModelStore()
+    for name in ("liver", "kidney"):
+        store.add_version(name, tiny_model(), {"preprocessing": preprocessing().to_dict()})
+    folder = _studio_folder(tmp_path, 3)
+    AnnotationStore.open(folder).set_model_ref("liver/v0001")
+    monkeypatch.setattr(finetune_module, "_score", lambda *a, **k: {"iou": 1.0, "iou_mean": 1.0, "f1": 1.0,
+                                                                    "f1_mean": 1.0, "n": 1})
+    assert main(["finetune", str(folder), "--from", "kidney/v0001", "--max-steps", "1", "--device", "cpu"]) == 0
+    assert store.version_info(project_lineage(folder), "v0001").metadata["parent"] == "kidney/v0001"
+    assert folder_model(folder) == "liver/v0001"              # no clear gain: the folder keeps its model
