@@ -47,7 +47,7 @@ def test_a_finetune_that_does_not_improve_adds_a_version_and_leaves_the_base_sel
     base_scores(monkeypatch, 1.0)  # a perfect base: nothing can beat it
     assert main(finetune_cli(data)) == 0
     out = capsys.readouterr().out
-    assert "not better than the base" in out and "added to the model store: liver/v0002" in out
+    assert "No clear gain — kept the previous model" in out and "added to the model store: liver/v0002" in out
     assert "not selected: keep using liver/v0001" in out
     assert [v.version for v in store.versions("liver")] == ["v0001", "v0002"]
     assert store.selected("liver") == "v0001"

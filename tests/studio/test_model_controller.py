@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ukan_core.models.configs import build_model
+from ukan_core.models.registry import build_model
 from ukan_core.store import ModelStore
 from ukan_studio.controllers.model_controller import ModelController
 from ukan_studio.jobs import JobController

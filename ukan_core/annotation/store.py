@@ -3,7 +3,7 @@
 Layout: `<folder>/.ukan-studio/masks/<mask key>` (uint8 labels 0..K; the key is the image's file
 name + frame, see `keys.py`) and `<folder>/.ukan-studio/annotations.json` = `{"version": 2,
 "images": {"<image file name>": {"status": ..., "model": ..., "updated": ISO time, "mask": key}}}`
-(plus `"classes": [names]`). Each mask also carries its own record in a PNG text chunk
+(plus `"classes": [names]` and `"model": ref`, the model this folder uses). Each mask also carries its own record in a PNG text chunk
 (`ukan-status`), written in the same atomic rename as its pixels, so the masks are the truth: on
 open, a mask newer than the index (a crash between the two writes) gives its status back. When
 the folder cannot be written the same layout lives under `user_data_dir()/annotations/<hash>/`
@@ -84,6 +84,7 @@ class AnnotationStore:
         self._records: dict[str, dict[str, Any]] = {}
         self._sources: dict[str, Path] = {}    # image name -> mask file not (yet) at its key path
         self._classes: list[str] = list(DEFAULT_CLASSES)
+        self._model_ref: str | None = None
         self._ambiguous: dict[Path, list[str]] = {}
         self._merged_from: Path | None = None
         self._needs_index = False
@@ -227,6 +228,18 @@ class AnnotationStore:
                 items.append(CorrectedItem(image=self.folder / name, mask=mask, name=name))
         return items
 
+    @property
+    def model_ref(self) -> str | None:
+        """The model this folder uses (a name, name/version or checkpoint path); None = the bundled default."""
+        return self._model_ref
+
+    def set_model_ref(self, ref: str | None) -> None:
+        """Record the model this folder uses (None: back to the bundled default) and save the index."""
+        if ref is not None and (not isinstance(ref, str) or not ref.strip()):
+            raise StoreError(f"{INDEX_FILE}: a model reference must be a non-empty name or path, got {ref!r}")
+        self._model_ref = ref.strip() if ref is not None else None
+        self._write_index()
+
     # -- writing -----------------------------------------------------------------------------
     def save_mask(self, name: str, mask: np.ndarray, status: str, model: str | None = None, *,
                   write_index: bool = True) -> Path:
@@ -265,6 +278,8 @@ class AnnotationStore:
         document: dict[str, Any] = {"version": FORMAT_VERSION, "images": self._records}
         if self._classes != list(DEFAULT_CLASSES):
             document["classes"] = self._classes
+        if self._model_ref is not None:
+            document["model"] = self._model_ref
         return json.dumps(document, indent=1, sort_keys=True)   # ASCII: undecodable names as \\udcXX
 
     def write_index_text(self, text: str) -> None:
@@ -342,6 +357,8 @@ class AnnotationStore:
         classes = document.get("classes")
         if isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes):
             self._classes = list(classes)
+        model = document.get("model")
+        self._model_ref = model if isinstance(model, str) and model.strip() else None
         if int(document.get("version", 1) or 1) < FORMAT_VERSION:
             self._migrate_in_memory()
 
@@ -382,6 +399,7 @@ class AnnotationStore:
                 self._sources[name] = source
             taken.append(name)
         self._classes = other._classes if self._classes == list(DEFAULT_CLASSES) else self._classes
+        self._model_ref = self._model_ref or other._model_ref
         self._needs_index = self._needs_index or bool(taken)
         if merged_note:
             self.notes.append(f"{len(taken)} edits saved in {other.location} while {display_name(self.folder.name)} "

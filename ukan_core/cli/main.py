@@ -16,7 +16,7 @@ from ukan_core import __version__
 from ukan_core.errors import UkanError
 
 # Order shown in `ukan --help`.
-COMMANDS = ("segment", "export", "import-masks", "synth", "train", "finetune", "eval", "models", "explain",
+COMMANDS = ("segment", "export", "import-masks", "synth", "train", "finetune", "rank", "eval", "models", "explain",
             "generate", "train-generator")
 
 

@@ -270,3 +270,30 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     raise TypeError(f"metadata value of type {type(value).__name__} is not JSON-serialisable")
+
+
+def rewrite_metadata(path: Path, changes: dict[str, Any]) -> Path:
+    """Merge `changes` into the UKAN Studio metadata of a `.safetensors` file, rewriting only its header.
+
+    The tensor table and every byte of the weights stay as they are (the data offsets are
+    relative to the end of the header), and the file's other header metadata is kept; the new
+    file replaces the old one atomically. This is how the bundled model got its "domain" record
+    (`ukan_core.domain.add_reference`).
+    """
+    import shutil
+
+    path = Path(path)
+    info = read_checkpoint_info(path)          # checked like any model file before it is touched
+    header = _read_header(path)
+    info.update(json.loads(json.dumps(changes)))
+    header.setdefault("__metadata__", {})[METADATA_KEY] = json.dumps(info)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)            # safetensors aligns the data to 8 bytes
+    with path.open("rb") as source:
+        (old_length,) = struct.unpack("<Q", source.read(8))
+        source.seek(8 + old_length)
+        with atomic_path(path) as tmp, open(tmp, "wb") as target:
+            target.write(struct.pack("<Q", len(text)))
+            target.write(text)
+            shutil.copyfileobj(source, target)
+    return path

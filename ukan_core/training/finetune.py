@@ -1,9 +1,10 @@
 """Fine-tune a trained U-KAN on a user's corrected masks, and say honestly whether it helped.
 
 `finetune` never touches the base model: it trains copies, measures base and new model on
-corrections held out from training, and adds the result to the model store as a new version.
-Whether that version becomes the selected one is decided here, by `should_select`, for every
-caller alike (`ukan finetune`, the Studio's Retrain).
+corrections held out from training (k-fold, so that every correction is checked when there are
+few), and adds the result to the model store as a new version. Whether that version becomes the
+selected one is decided here, by `should_select` (a gain beyond the noise, see
+`ukan_core.training.report`), for every caller alike (`ukan finetune`, the Studio's Retrain).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from torch import nn
 from ukan_core.errors import DatasetError
 from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 from ukan_core.training.recipes import FINETUNE, Recipe
+from ukan_core.training.report import GainSummary, clear_gain, score_pairs, summarise_gains
 
 MIN_PAIRS = 2
-KFOLD_BELOW = 5
-MAX_FOLDS = 3
+KFOLD_BELOW = 20   # fewer corrections than this: k-fold, every one of them held out once
+MAX_FOLDS = 5
 METRIC_KEYS = ("iou", "iou_mean", "f1", "f1_mean")
 
 
@@ -35,7 +37,9 @@ class FinetuneReport:
 
     `base_metrics` and `new_metrics` have iou (pooled over all held-out pixels, as the
     official), iou_mean (per image), f1, f1_mean and n, measured at network resolution.
-    With k-fold (`folds` > 1) they are means over the folds.
+    With k-fold (`folds` > 1) they are means over the folds. `gains` holds every held-out
+    image's IoU before and after and the spread of the gain (`report.GainSummary`);
+    `report_lines(report)` says it all in plain words.
     """
 
     base: str
@@ -51,6 +55,7 @@ class FinetuneReport:
     path: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     selected: bool = False  # the core chose to select the new version (see `should_select`)
+    gains: GainSummary | None = None
 
     @property
     def improved(self) -> bool:
@@ -59,11 +64,13 @@ class FinetuneReport:
 
 
 def should_select(report: FinetuneReport) -> bool:
-    """The selection rule: a fine-tuned version is selected only if it improved on the held-out corrections.
+    """The selection rule: a fine-tuned version is selected only for a gain beyond the noise.
 
-    One place for the rule, so the CLI and the Studio can never disagree about it.
+    That is `report.clear_gain`: at least 2 held-out images, a mean per-image IoU gain of at
+    least 0.01, and the lower bound of the 90 % bootstrap interval of that gain above 0. One
+    place for the rule, so the CLI and the Studio can never disagree about it.
     """
-    return report.improved
+    return clear_gain(report.gains)
 
 
 def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
@@ -82,12 +89,13 @@ def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
 def fold_plan(n: int, seed: int, val_fraction: float = 0.2) -> list[tuple[list[int], list[int]]]:
     """(train indices, held-out indices) for each run that measures the fine-tune.
 
-    5 or more pairs: one split, `val_fraction` held out (at least 1). Fewer: k-fold with
-    k = min(n, 3) (leave-one-out for 2 or 3 pairs), every pair held out exactly once.
+    Fewer than `KFOLD_BELOW` (20) pairs: k-fold with k = min(n, 5) (leave-one-out for 2-5
+    pairs), every pair held out exactly once, so a few corrections are all used to judge the
+    result. More: one split, `val_fraction` held out (at least 4 images).
     """
     order = np.random.default_rng(seed).permutation(n).tolist()
     if n >= KFOLD_BELOW:
-        n_val = max(1, int(round(n * val_fraction)))
+        n_val = max(4, int(round(n * val_fraction)))
         return [(sorted(order[n_val:]), sorted(order[:n_val]))]
     k = min(n, MAX_FOLDS)
     folds = [order[i::k] for i in range(k)]
@@ -112,19 +120,21 @@ def finetune(
 ) -> FinetuneReport:
     """Train a copy of `base` on corrected `pairs`; the base itself is never modified.
 
-    With 5 or more pairs, 20 % (at least one) are held out: the copy trains on the rest, stops
-    early on the held-out ones and keeps its best step; base and new model are scored there.
-    With 2-4 pairs there is too little to hold out once, so the measurement is k-fold
-    (leave-one-out for 2-3 pairs, 3 folds for 4): each fold trains a copy on the other pairs
-    and scores base and copy on its held-out pairs; the report gives the means over folds.
-    The model kept is then trained on all pairs for the mean best step count of the folds.
+    With fewer than 20 pairs the measurement is k-fold (leave-one-out for 2-5 pairs, 5 folds
+    beyond): each fold trains a copy on the other pairs and scores base and copy on its
+    held-out pairs, so every correction is checked once by a model that did not learn from it;
+    the model kept is then trained on all pairs for the mean best step count of the folds.
+    With 20 or more, 20 % are held out once: the copy trains on the rest, stops early on the
+    held-out ones and keeps its best step. The report has the per-image IoUs before and after
+    (`gains`) and, with k-fold, the means over folds.
     Every run adds the new model to `store` (default: the user's store) as a version of `name`
     (default: the base's name) with its parent, data fingerprint, recipe, scores and time;
-    `out` also writes it to that file. `select` (default: `should_select`, i.e. only if it
-    improved) says whether the new version becomes the selected one; otherwise the version
+    `out` also writes it to that file. `select` (default: `should_select`, i.e. only for a
+    gain beyond the noise) says whether the new version becomes the selected one; otherwise the version
     selected before stays selected. `save=False` writes nothing. Cancelled or failed: nothing
     written. The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by
-    the runs, and the progress ETA counts the runs still to come within it.
+    all the runs, the cross-validation included, and the progress ETA counts the runs still to
+    come within it.
     """
     from ukan_core.store import check_model_name, valid_model_name
 
@@ -150,6 +160,8 @@ def finetune(
     plan = fold_plan(len(pairs), seed, recipe.val_fraction)
     runs = len(plan) + (1 if len(plan) > 1 else 0)
     base_scores, new_scores, best_steps, steps = [], [], [], 0
+    before: list[float] = []
+    after: list[float] = []
     result = model = None
     for i, (train_idx, val_idx) in enumerate(plan):
         train_pairs = [pairs[j] for j in train_idx]
@@ -164,7 +176,9 @@ def finetune(
         )
         steps += result.steps
         best_steps.append(result.best_step)
-        new_scores.append(_metrics_from_fit(result.metrics))
+        new_scores.append(score_pairs(model, val_pairs, preprocessing, device))
+        before.extend(_per_image(base_scores[-1], len(val_pairs)))
+        after.extend(new_scores[-1]["per_image_iou"])
     if len(plan) > 1:
         final_steps = max(1, int(round(float(np.mean(best_steps)))))
         final_recipe = dataclasses.replace(recipe, max_steps=final_steps, patience=None)
@@ -181,6 +195,7 @@ def finetune(
         base=label, base_metrics=base_metrics, new_metrics=new_metrics,
         n_train=len(pairs) if len(plan) > 1 else len(plan[0][0]), n_val=n_val, steps=steps,
         seconds=time.monotonic() - started, folds=len(plan), stopped=result.stopped,
+        gains=summarise_gains(before, after, seed=seed),
     )
     cancel.raise_if_cancelled()
     parent = _parent(info, label)
@@ -189,7 +204,8 @@ def finetune(
         n_val=n_val, data=None, seed=seed, name=target_name, parent=parent,
         base_info=info, extra_training={"kind": "finetune", "folds": len(plan), "total_steps": steps,
                                         "seconds": round(report.seconds, 1)},
-        metrics={"held_out": new_metrics, "base_held_out": base_metrics, "folds": len(plan)},
+        metrics={"held_out": new_metrics, "base_held_out": base_metrics, "folds": len(plan),
+                 "per_image": report.gains.to_dict()},
     )
     if save:
         choose = should_select(report) if select is None else bool(select)
@@ -199,26 +215,15 @@ def finetune(
     return report
 
 
-def _score(model: nn.Module, pairs: Sequence[Any], preprocessing: Any, device: str) -> dict[str, float]:
-    """Scores of `model` on `pairs` at network resolution (as the validation inside `fit`)."""
-    from ukan_core.data.dataset import SegmentationDataset
-    from ukan_core.device import pick_device
-    from ukan_core.training.evaluate import validation_metrics
-    from torch.utils.data import DataLoader
-
-    dev = pick_device(device)
-    model.to(dev)
-    config = model.config
-    dataset = SegmentationDataset(list(pairs), preprocessing, num_classes=config.num_classes,
-                                  input_channels=config.input_channels)
-    loader = DataLoader(dataset, batch_size=4)
-    scores = validation_metrics(model, loader, dev)
-    model.to("cpu")
-    return scores
+def _score(model: nn.Module, pairs: Sequence[Any], preprocessing: Any, device: str) -> dict[str, Any]:
+    """Scores of the base `model` on held-out `pairs` at network resolution (as the validation inside `fit`)."""
+    return score_pairs(model, pairs, preprocessing, device)
 
 
-def _metrics_from_fit(metrics: dict[str, float]) -> dict[str, float]:
-    return {k: metrics.get(f"val_{k}", float("nan")) for k in (*METRIC_KEYS, "n")}
+def _per_image(scores: dict[str, Any], n: int) -> list[float]:
+    """The per-image IoUs of a score dict (its pooled IoU for each image when it has none)."""
+    values = scores.get("per_image_iou")
+    return [float(v) for v in values] if values is not None else [float(scores["iou"])] * n
 
 
 def _mean(scores: list[dict[str, float]]) -> dict[str, float]:

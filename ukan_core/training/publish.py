@@ -58,7 +58,11 @@ def training_metadata(
     extra_training: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint metadata of a model `fit` just trained (see `ukan_core.io.checkpoints`)."""
+    """The checkpoint metadata of a model `fit` just trained (see `ukan_core.io.checkpoints`).
+
+    "domain" holds the statistics the out-of-domain signal compares new images with
+    (`ukan_core.domain.domain_reference` over the training images).
+    """
     config = model.config
     base_info = base_info or {}
     training = {
@@ -80,6 +84,7 @@ def training_metadata(
         "ukan_studio": __version__,
     }
     training.update(extra_training or {})
+    domain = _domain_record(model, preprocessing, pairs)
     return {
         "format_version": 1,
         "architecture": model.architecture,
@@ -92,7 +97,27 @@ def training_metadata(
         "training": training,
         "metrics": metrics if metrics is not None else dict(result.metrics),
         "name": name or base_info.get("name") or "",
+        **({"domain": domain} if domain is not None else {}),
     }
+
+
+def _domain_record(model: nn.Module, preprocessing: Any, pairs: Sequence[Any]) -> dict[str, Any] | None:
+    """The out-of-domain reference of the trained model on its training images (`ukan_core.domain`).
+
+    A statistic that cannot be computed is left out (logged), never the reason a trained model is lost.
+    """
+    import logging
+
+    from ukan_core.domain import domain_reference
+    from ukan_core.errors import UkanError
+
+    if getattr(model, "architecture", None) != "ukan" or not pairs:
+        return None
+    try:
+        return domain_reference(model, preprocessing, [pair.image for pair in pairs])
+    except (UkanError, OSError, ValueError, RuntimeError) as exc:
+        logging.getLogger(__name__).warning("out-of-domain statistics left out: %s", exc)
+        return None
 
 
 def publish(model: nn.Module, metadata: dict[str, Any], *, out: Path | None = None, name: str | None = None,
