@@ -14,10 +14,8 @@ training (`ukan_core.data.folders.studio_corrected_pairs`) share it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,12 @@ from ukan_core.annotation import lock as folder_lock
 from ukan_core.annotation import statuses
 from ukan_core.annotation.corrected import CorrectedItem
 from ukan_core.annotation.keys import display_name, mask_file_name
+from ukan_core.annotation.location import fallback_location
+from ukan_core.annotation.location import is_writable as _is_writable
 from ukan_core.annotation.migration import UNASSIGNED_FOLDER, plan_migration, unlabel_ambiguous
 from ukan_core.annotation.recovery import STATUS_CHUNK, chunk_text, records_from_masks, wins_over
 from ukan_core.atomic import atomic_write_text, remove_stale_partials
 from ukan_core.errors import StoreError
-from ukan_core.paths import user_data_dir
 
 STORE_FOLDER = ".ukan-studio"
 INDEX_FILE = "annotations.json"
@@ -40,25 +39,6 @@ MASKS_FOLDER = "masks"
 STATUSES = statuses.STATUSES
 FORMAT_VERSION = 2
 DEFAULT_CLASSES = ("background", "foreground")
-
-
-def fallback_location(folder: Path) -> Path:
-    """Where the annotations of a read-only `folder` live: a per-user folder named by its path hash."""
-    digest = hashlib.sha256(os.fsencode(str(Path(folder).resolve()))).hexdigest()[:16]
-    return user_data_dir() / "annotations" / digest
-
-
-def _is_writable(folder: Path) -> bool:
-    """True when a file can really be created in `folder` (os.access lies on some mounts)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".write-test.", dir=folder)
-    except OSError:
-        return False
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(name)
-    return True
 
 
 def now() -> str:

@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=None,
                         help="a name, name/version or checkpoint file (default: the folder's own model, "
                              "else the bundled model)")
-    parser.add_argument("--json", action="store_true", help="print one JSON line to stdout")
+    parser.add_argument("--json", action="store_true", help="print one JSON line on stdout (human lines go to stderr)")
     parser.add_argument("--score", choices=SCORES, default=DEFAULT_SCORE,
                         help=f"uncertainty score (default {DEFAULT_SCORE})")
     parser.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default)")
