@@ -165,7 +165,8 @@ def _write_source(fmt: str, source: Path, plan: SourcePlan, masks: dict[int, np.
     first = next(iter(masks.values()))
     stack = [masks.get(frame, np.zeros_like(first)) for frame in range(plan.n_frames)]
     try:
-        return write_masks(fmt, source, stack, out, class_names=class_names, pixel_spacing=geometry.spacing(0),
+        spacing = next((geometry.spacing(f) for f in sorted(masks) if geometry.spacing(f) is not None), None)
+        return write_masks(fmt, source, stack, out, class_names=class_names, pixel_spacing=spacing,
                            slice_thickness=geometry.slice_thickness, names=list(plan.targets))
     except (UkanError, OSError, ValueError) as exc:
         if on_error is None:

@@ -29,7 +29,7 @@ import numpy as np
 from ukan_core.annotation import lock as folder_lock
 from ukan_core.annotation import statuses
 from ukan_core.annotation.corrected import CorrectedItem
-from ukan_core.annotation.keys import display_name, item_mask_file_name, split_item_key
+from ukan_core.annotation.keys import display_item, display_name, item_mask_file_name, split_item_key
 from ukan_core.annotation.migration import UNASSIGNED_FOLDER, plan_migration, unlabel_ambiguous
 from ukan_core.annotation.recovery import STATUS_CHUNK, chunk_text, records_from_masks, wins_over
 from ukan_core.atomic import atomic_write_text, remove_stale_partials
@@ -252,7 +252,7 @@ class AnnotationStore:
         """
         self._check_writable(name)
         if not statuses.is_known(status):
-            raise StoreError(f"{display_name(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
+            raise StoreError(f"{display_item(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
         record: dict[str, Any] = {"status": status, "updated": now(), "mask": item_mask_file_name(name)}
         previous_model = self._records.get(name, {}).get("model")
         if model is not None or previous_model is not None:
@@ -286,7 +286,7 @@ class AnnotationStore:
         """Change only the status of image `name` (e.g. back to "predicted")."""
         self._check_writable(name)
         if not statuses.is_known(status):
-            raise StoreError(f"{display_name(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
+            raise StoreError(f"{display_item(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
         record = dict(self._records.get(name, {}))
         record.update(status=status, updated=now())
         self._records[name] = record
@@ -312,7 +312,7 @@ class AnnotationStore:
         self._check_writable(name)
         mask = np.asarray(mask)
         if mask.ndim != 2:
-            raise StoreError(f"{display_name(name)}: a mask must be 2-D (H, W), got shape {mask.shape}")
+            raise StoreError(f"{display_item(name)}: a mask must be 2-D (H, W), got shape {mask.shape}")
         mask = mask.astype(np.uint8, copy=False)
         path = self.location / MASKS_FOLDER / item_mask_file_name(name)
         text = {STATUS_CHUNK: chunk_text(name, record or self.record(name))}
@@ -320,12 +320,12 @@ class AnnotationStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             return write_mask(path, mask, text=text)
         except OSError as exc:
-            raise StoreError(f"{display_name(name)}: cannot save the mask in {path.parent} "
+            raise StoreError(f"{display_item(name)}: cannot save the mask in {path.parent} "
                              f"({exc.strerror or exc}); free space or check permissions") from exc
 
     def _check_writable(self, what: str) -> None:
         if self.read_only:
-            raise StoreError(f"{display_name(what)}: not saved, {self.read_only}")
+            raise StoreError(f"{display_item(what)}: not saved, {self.read_only}")
 
     def _write_index(self) -> None:
         self.write_index_text(self.index_text())
