@@ -74,9 +74,10 @@ def export_store_masks(store: AnnotationStore, names: Iterable[str], out_dir: st
     `format` is "png" (`mode` "binary" or "labels"), "nifti" or "dicom-seg" (labels). `classes.json`
     and `measurements.csv` are written after the masks (they are not in the returned list).
     Raises ExportConflictError (writing nothing) when a target exists and `overwrite` is False.
-    A saved mask that cannot be read, or a source that cannot take the format (a DICOM SEG of a
-    PNG), stops the export before anything is written, unless `on_error` is given: it then gets
-    one line naming the image and the export goes on with the others (the CLI's choice).
+    A source that cannot take the format (a DICOM SEG of a PNG) stops the export before anything
+    is written, a saved mask that cannot be read stops it there (the files before it stay), unless
+    `on_error` is given: it then gets one line naming the image and the export goes on with the
+    others (the CLI's choice).
     `progress` hears of each item exported.
     """
     if mode not in EXPORT_MODES:
