@@ -28,8 +28,15 @@ def _ukan(*args: str | Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, env=dict(os.environ))
 
 
+EXTRAS = {"classes.json", "measurements.csv"}   # beside every export
+
+
 def _files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+
+def _masks(folder: Path) -> dict[str, bytes]:
+    return {name: data for name, data in _files(folder).items() if name not in EXTRAS}
 
 
 def _annotate(folder: Path) -> Session:
@@ -62,11 +69,11 @@ def test_the_cli_export_equals_the_apps_export(qtbot, tmp_path: Path, which: str
     done = _ukan("export", folder, "--out", tmp_path / "cli", "--which", which, "--values", values)
     assert done.returncode == 0, done.stderr
     app, cli = _files(tmp_path / "app"), _files(tmp_path / "cli")
-    assert sorted(p.name for p in app_written) == sorted(app)
-    assert cli == app                                     # the same names, the same bytes
+    assert sorted(p.name for p in app_written) == sorted(set(app) - EXTRAS)
+    assert cli == app                                     # the same names, the same bytes (extras too)
     # natural order: scan.jpg comes first and keeps <stem>.png; scan.png (corrected, label 2) then is renamed
     expected = {"case 10.png", "scan.png"} | ({"case 2.png", "scan_png.png"} if which == "all" else set())
-    assert set(cli) == expected
+    assert set(cli) == expected | EXTRAS
     labelled = tmp_path / "cli" / ("scan_png.png" if which == "all" else "scan.png")
     assert set(np.unique(cv2.imread(str(labelled), cv2.IMREAD_UNCHANGED))) == ({0, 2} if values == "labels" else {0, 255})
     assert f"exported {len(expected)} " in done.stdout
@@ -86,7 +93,7 @@ def test_the_cli_refuses_to_overwrite_unless_asked(qtbot, tmp_path: Path) -> Non
     assert "--overwrite" in refused.stderr and "\n" not in refused.stderr.strip()
     assert _files(out) == {"scan.png": b"keep me"}            # nothing written, nothing replaced
     assert _ukan("export", folder, "--out", out, "--overwrite").returncode == 0
-    assert len(_files(out)) == 4 and (out / "scan.png").read_bytes() != b"keep me"
+    assert len(_masks(out)) == 4 and (out / "scan.png").read_bytes() != b"keep me"
 
 
 def test_the_cli_reads_the_per_user_copy_of_a_folder_it_cannot_write_into(qtbot, tmp_path: Path) -> None:
@@ -101,7 +108,7 @@ def test_the_cli_reads_the_per_user_copy_of_a_folder_it_cannot_write_into(qtbot,
         session.close()
     done = _ukan("export", folder, "--out", tmp_path / "cli", "--which", "corrected")
     assert done.returncode == 0, done.stderr
-    assert _files(tmp_path / "cli") == _files(tmp_path / "app") and len(_files(tmp_path / "app")) == 2
+    assert _files(tmp_path / "cli") == _files(tmp_path / "app") and len(_masks(tmp_path / "app")) == 2
 
 
 def test_a_damaged_mask_is_one_line_and_the_others_are_exported(qtbot, tmp_path: Path) -> None:
@@ -116,7 +123,7 @@ def test_a_damaged_mask_is_one_line_and_the_others_are_exported(qtbot, tmp_path:
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: case 2.png: its saved mask cannot be read")
-    assert set(_files(tmp_path / "cli")) == {"case 10.png", "scan.png", "scan_png.png"}
+    assert set(_masks(tmp_path / "cli")) == {"case 10.png", "scan.png", "scan_png.png"}
 
 
 def test_a_folder_without_annotations_or_a_missing_folder_is_one_line(tmp_path: Path) -> None:

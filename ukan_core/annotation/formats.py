@@ -85,7 +85,7 @@ def write_masks(fmt: str, source: str | Path, masks: Sequence[np.ndarray], out_d
             return [write_nifti_labels(source, masks, targets[0])]
         return [write_nifti_from_frames(masks, targets[0], pixel_spacing, slice_thickness)]
     if fmt == "dicom-seg":
-        if not _is_dicom(source):
+        if not is_dicom_file(source):
             raise BadImageError(f"{display_name(source)}: not a DICOM file, so no DICOM SEG can reference it; "
                                 "use png or nifti")
         return [write_dicom_seg(source, masks, class_names, targets[0])]
@@ -118,7 +118,8 @@ def write_export_extras(out_dir: str | Path, class_names: Sequence[str],
     return [write_classes_json(out, class_names), write_measurements_csv(out / MEASUREMENTS_FILE, measurements)]
 
 
-def _is_dicom(path: Path) -> bool:
+def is_dicom_file(path: str | Path) -> bool:
+    """True when `path` is a regular file whose first bytes are DICOM (with or without an extension)."""
     from ukan_core.io.regular_files import open_regular_file
     from ukan_core.io.sniff import HEAD_BYTES, is_dicom_content
 

@@ -5,6 +5,12 @@ included, as Python's surrogate escapes), escaped to a portable file name, plus 
 `scan.png` -> `scan.png@0.png`, `scan.jpg` -> `scan.jpg@0.png`, so images that differ only by
 extension never share a mask. A key that would not fit (with the temp-file suffix of an atomic
 save) in 255 bytes keeps a readable prefix and ends with a hash of the whole name.
+
+Item keys name one frame in the store's records: frame 0 of any file is its file name (so a
+single-frame image is keyed exactly as before frames existed), frame k > 0 is `<file name>/<k>`
+(`cine.dcm/3` is the fourth frame). A file name never holds "/", so a key always splits back
+into one (file name, frame) pair: `item_key` and `split_item_key` convert, `display_item` shows
+`cine.dcm [frame 4]`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,35 @@ def mask_file_name(image_name: str, frame: int = 0) -> str:
     room = MAX_KEY_BYTES - len(tail) - len(digest) - 1
     prefix = escaped.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip("%0123456789ABCDEF")
     return f"{prefix}~{digest}{tail}"
+
+
+FRAME_SEPARATOR = "/"
+
+
+def item_key(image_name: str, frame: int = 0) -> str:
+    """The store's record key of frame `frame` (0-based) of image file `image_name`."""
+    if frame < 0:
+        raise ValueError(f"{display_name(image_name)}: frame must be >= 0, got {frame}")
+    return image_name if frame == 0 else f"{image_name}{FRAME_SEPARATOR}{frame}"
+
+
+def split_item_key(key: str) -> tuple[str, int]:
+    """(image file name, frame) of a record key; a plain file name is frame 0."""
+    name, separator, frame = key.rpartition(FRAME_SEPARATOR)
+    if separator and frame.isdigit() and frame.isascii() and name:
+        return name, int(frame)
+    return key, 0
+
+
+def item_mask_file_name(key: str) -> str:
+    """The mask file name of the item with record key `key` (`mask_file_name` of its name and frame)."""
+    return mask_file_name(*split_item_key(key))
+
+
+def display_item(key: str) -> str:
+    """`scan.png`, or `cine.dcm [frame 4]` (counted from 1) for a later frame: for messages and lists."""
+    name, frame = split_item_key(key)
+    return display_name(name) if frame == 0 else f"{display_name(name)} [frame {frame + 1}]"
 
 
 def display_name(image_name: str) -> str:

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from ukan_core.annotation import statuses
-from ukan_core.annotation.keys import mask_file_name
+from ukan_core.annotation.keys import item_key, mask_file_name, split_item_key
 
 STATUS_CHUNK = "ukan-status"
 
 
 def chunk_text(name: str, record: dict[str, Any]) -> str:
-    """The text stored inside the mask PNG of image `name` (its record, name and frame)."""
-    chunk = dict(record, name=name, frame=0)
+    """The text stored inside the mask PNG of item `name` (its record, file name and frame)."""
+    file_name, frame = split_item_key(name)
+    chunk = dict(record, name=file_name, frame=frame)
     chunk.pop("mask", None)
     return json.dumps(chunk, sort_keys=True)   # ASCII (fits a PNG tEXt chunk), undecodable names as \\udcXX
 
@@ -44,10 +45,11 @@ def records_from_masks(masks_folder: Path, newer_than: float, known: set[str]) -
         except (OSError, ValueError):
             continue
         name = chunk.pop("name", None) if isinstance(chunk, dict) else None
-        if not isinstance(name, str) or mask_file_name(name) != entry.name:
+        frame = chunk.pop("frame", 0) if isinstance(chunk, dict) else 0
+        if not isinstance(name, str) or not isinstance(frame, int) or frame < 0 \
+                or mask_file_name(name, frame) != entry.name:
             continue   # an old mask without a record, or one copied in by hand under another key
-        chunk.pop("frame", None)
-        found[name] = dict(chunk, mask=entry.name)
+        found[item_key(name, frame)] = dict(chunk, mask=entry.name)
     return found
 
 

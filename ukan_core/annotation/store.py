@@ -2,8 +2,11 @@
 
 Layout: `<folder>/.ukan-studio/masks/<mask key>` (uint8 labels 0..K; the key is the image's file
 name + frame, see `keys.py`) and `<folder>/.ukan-studio/annotations.json` = `{"version": 2,
-"images": {"<image file name>": {"status": ..., "model": ..., "updated": ISO time, "mask": key}}}`
-(plus `"classes": [names]` and `"model": ref`, the model this folder uses). Each mask also carries its own record in a PNG text chunk
+"images": {"<item key>": {"status": ..., "model": ..., "updated": ISO time, "mask": key}}}`
+(plus `"classes": [names]` and `"model": ref`, the model this folder uses). Every `name` below is an
+item key: the image's file name for frame 0 (a single-frame image: as before frames), `<file name>/<k>`
+for frame k of a multi-frame file (`keys.item_key`), so each frame has its own mask, status and record.
+Each mask also carries its own record in a PNG text chunk
 (`ukan-status`), written in the same atomic rename as its pixels, so the masks are the truth: on
 open, a mask newer than the index (a crash between the two writes) gives its status back. When
 the folder cannot be written the same layout lives under `user_data_dir()/annotations/<hash>/`
@@ -25,7 +28,7 @@ import numpy as np
 from ukan_core.annotation import lock as folder_lock
 from ukan_core.annotation import statuses
 from ukan_core.annotation.corrected import CorrectedItem
-from ukan_core.annotation.keys import display_name, mask_file_name
+from ukan_core.annotation.keys import display_item, display_name, item_mask_file_name, split_item_key
 from ukan_core.annotation.location import fallback_location
 from ukan_core.annotation.location import is_writable as _is_writable
 from ukan_core.annotation.migration import UNASSIGNED_FOLDER, plan_migration, unlabel_ambiguous
@@ -131,7 +134,7 @@ class AnnotationStore:
             self._sources.pop(name, None)
             if mask is not None:
                 self.write_mask_file(name, mask, self.record(name))
-            if source.parent == masks and source.name != mask_file_name(name):
+            if source.parent == masks and source.name != item_mask_file_name(name):
                 with contextlib.suppress(OSError):
                     source.unlink()   # the old stem-named file, now at its key
         if self._needs_index:
@@ -158,7 +161,7 @@ class AnnotationStore:
     def mask_path(self, name: str) -> Path:
         """The PNG that holds the mask of image file `name` (it may not exist yet)."""
         source = self._sources.get(name)
-        return source if source is not None else self.location / MASKS_FOLDER / mask_file_name(name)
+        return source if source is not None else self.location / MASKS_FOLDER / item_mask_file_name(name)
 
     def status(self, name: str) -> str:
         """One of `statuses.STATUSES` ("unlabelled" when the image has no record)."""
@@ -205,7 +208,8 @@ class AnnotationStore:
                 continue
             mask = self.mask_path(name)
             if mask.is_file():
-                items.append(CorrectedItem(image=self.folder / name, mask=mask, name=name))
+                file_name, frame = split_item_key(name)
+                items.append(CorrectedItem(image=self.folder / file_name, mask=mask, name=name, frame=frame))
         return items
 
     @property
@@ -242,8 +246,8 @@ class AnnotationStore:
         """
         self._check_writable(name)
         if not statuses.is_known(status):
-            raise StoreError(f"{display_name(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        record: dict[str, Any] = {"status": status, "updated": now(), "mask": mask_file_name(name)}
+            raise StoreError(f"{display_item(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        record: dict[str, Any] = {"status": status, "updated": now(), "mask": item_mask_file_name(name)}
         previous_model = self._records.get(name, {}).get("model")
         if model is not None or previous_model is not None:
             record["model"] = model if model is not None else previous_model
@@ -278,7 +282,7 @@ class AnnotationStore:
         """Change only the status of image `name` (e.g. back to "predicted")."""
         self._check_writable(name)
         if not statuses.is_known(status):
-            raise StoreError(f"{display_name(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
+            raise StoreError(f"{display_item(name)}: unknown status {status!r}; use one of {', '.join(STATUSES)}")
         record = dict(self._records.get(name, {}))
         record.update(status=status, updated=now())
         self._records[name] = record
@@ -304,20 +308,20 @@ class AnnotationStore:
         self._check_writable(name)
         mask = np.asarray(mask)
         if mask.ndim != 2:
-            raise StoreError(f"{display_name(name)}: a mask must be 2-D (H, W), got shape {mask.shape}")
+            raise StoreError(f"{display_item(name)}: a mask must be 2-D (H, W), got shape {mask.shape}")
         mask = mask.astype(np.uint8, copy=False)
-        path = self.location / MASKS_FOLDER / mask_file_name(name)
+        path = self.location / MASKS_FOLDER / item_mask_file_name(name)
         text = {STATUS_CHUNK: chunk_text(name, record or self.record(name))}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             return write_mask(path, mask, text=text)
         except OSError as exc:
-            raise StoreError(f"{display_name(name)}: cannot save the mask in {path.parent} "
+            raise StoreError(f"{display_item(name)}: cannot save the mask in {path.parent} "
                              f"({exc.strerror or exc}); free space or check permissions") from exc
 
     def _check_writable(self, what: str) -> None:
         if self.read_only:
-            raise StoreError(f"{display_name(what)}: not saved, {self.read_only}")
+            raise StoreError(f"{display_item(what)}: not saved, {self.read_only}")
 
     def _write_index(self) -> None:
         self.write_index_text(self.index_text())
@@ -346,7 +350,7 @@ class AnnotationStore:
         plan = plan_migration(self._records, self.location / MASKS_FOLDER)
         self._sources.update(plan.owners)
         for name in plan.owners:
-            self._records[name]["mask"] = mask_file_name(name)
+            self._records[name]["mask"] = item_mask_file_name(name)
         unlabel_ambiguous(self._records, plan, now())
         self._ambiguous = dict(plan.ambiguous)
         self.notes.extend(plan.notes())
@@ -374,7 +378,7 @@ class AnnotationStore:
             source = other.mask_path(name)
             if statuses.rules(str(theirs.get("status"))).has_mask and not source.is_file():
                 continue
-            self._records[name] = dict(theirs, mask=mask_file_name(name))
+            self._records[name] = dict(theirs, mask=item_mask_file_name(name))
             if source.is_file():
                 self._sources[name] = source
             taken.append(name)

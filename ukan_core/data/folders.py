@@ -23,7 +23,7 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -33,6 +33,9 @@ from ukan_core.io.listing import image_verdict, list_folder
 from ukan_core.io.masks import read_mask
 from ukan_core.io.names import display_name
 
+if TYPE_CHECKING:
+    from ukan_core.annotation.corrected import CorrectedItem
+
 STUDIO_FOLDER = ".ukan-studio"
 MAX_LABEL_VALUE = 20  # a single mask whose values are all <= 20 holds class labels, not grey levels
 
@@ -40,12 +43,14 @@ MAX_LABEL_VALUE = 20  # a single mask whose values are all <= 20 holds class lab
 @dataclass(frozen=True)
 class Pair:
     """One labelled image. `masks` holds one file per class (binary masks, class k+1 = masks[k]);
-    `extra_masks` are more masks of class 1 merged into it (BUSI's `_mask_1.png` files)."""
+    `extra_masks` are more masks of class 1 merged into it (BUSI's `_mask_1.png` files); `frame`
+    is the frame (page, slice; 0-based) of `image` that the masks label."""
 
     image: Path
     masks: tuple[Path, ...]
     id: str
     extra_masks: tuple[Path, ...] = ()
+    frame: int = 0
 
     @property
     def mask(self) -> Path:
@@ -92,18 +97,24 @@ def studio_corrected_pairs(folder: str | Path) -> list[Pair]:
     from ukan_core.annotation import AnnotationStore
 
     store = AnnotationStore.open(Path(folder))
-    return [Pair(image=item.image, masks=(item.mask,), id=item.id) for item in store.corrected()]
+    return [corrected_pair(item) for item in store.corrected()]
+
+
+def corrected_pair(item: CorrectedItem) -> Pair:
+    """The training pair of one corrected store item (its frame included)."""
+    return Pair(image=item.image, masks=(item.mask,), id=item.id, frame=item.frame)
 
 
 def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     """(RGB uint8 image (H, W, 3), uint8 label mask (H, W) with 0 background, k+1 for class k).
 
-    A single mask file holding small values 0..K (0/1, or the Studio's multi-class labels) is kept
-    as stored; otherwise each class file is made binary by the official rule (`mask_is_on`). Raises
-    DatasetError naming the file for an unreadable file or a mask whose size differs from its image.
+    The image is frame `pair.frame` of its file. A single mask file holding small values 0..K (0/1,
+    or the Studio's multi-class labels) is kept as stored; otherwise each class file is made binary
+    by the official rule (`mask_is_on`). Raises DatasetError naming the file for an unreadable file
+    or a mask whose size differs from its image.
     """
     try:
-        image = to_rgb8(read_image(pair.image))
+        image = to_rgb8(read_image(pair.image, frame=pair.frame))
     except BadImageError as exc:
         raise DatasetError(str(exc)) from None
     label = np.zeros(image.shape[:2], np.uint8)
