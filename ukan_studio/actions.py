@@ -18,6 +18,7 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionUndo": ("&Undo", ("Ctrl+Z",), "Undo the last edit of this image"),
     "actionRedo": ("&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the edit just undone"),
     "actionClearMask": ("&Clear Mask", ("Shift+Del",), "Erase every label of this image (undoable)"),
+    "actionAcceptMask": ("&Accept Mask", ("A",), "The predicted mask is right: mark it accepted, unchanged (undoable)"),
     "actionToolBrush": ("&Brush", ("B",), "Paint the selected label"),
     "actionToolEraser": ("&Eraser", ("E",), "Erase labels"),
     "actionToolPolygon": ("&Polygon", ("P",), "Click to place vertices; double-click or Enter fills, Esc cancels"),
@@ -32,7 +33,7 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionZoomOut": ("Zoom &Out", ("Ctrl+-",), "Zoom out"),
     "actionResetWindow": ("Reset &Window/Level", ("W",), "Grey images: back to the full range (right-drag changes it)"),
     "actionNextImage": ("&Next Image", ("PgDown", "D"), "Go to the next image"),
-    "actionPrevImage": ("&Previous Image", ("PgUp", "A"), "Go to the previous image"),
+    "actionPrevImage": ("&Previous Image", ("PgUp",), "Go to the previous image"),
     "actionSegment": ("&Segment", ("Ctrl+Return",), "Segment the current image with the selected model"),
     "actionSegmentAll": ("Segment &All", ("Ctrl+Shift+Return",), "Segment every image not yet corrected"),
     "actionRetrain": ("&Retrain", ("Ctrl+T",), "Fine-tune the model on the corrected images"),
@@ -101,7 +102,7 @@ def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> No
     file_menu.addSeparator()
     file_menu.addAction(actions["actionQuit"])
     edit_menu = bar.addMenu("&Edit")
-    for name in ("actionUndo", "actionRedo", None, "actionClearMask", None, "actionToolBrush", "actionToolEraser",
+    for name in ("actionUndo", "actionRedo", None, "actionAcceptMask", "actionClearMask", None, "actionToolBrush", "actionToolEraser",
                  "actionToolPolygon", "actionToolLasso", "actionToolFill", None, "actionBrushSmaller", "actionBrushLarger"):
         edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
     view_menu = bar.addMenu("&View")
@@ -150,7 +151,7 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> tuple[QToolBar, QSpi
     bar.setMovable(False)
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     bar.setIconSize(QSize(18, 18))
-    for name in ("actionOpenFolder", None, "actionSegment", "actionSegmentAll", "actionRetrain", None,
+    for name in ("actionOpenFolder", None, "actionSegment", "actionSegmentAll", "actionAcceptMask", "actionRetrain", None,
                  *TOOL_ACTIONS.values(), None):
         bar.addSeparator() if name is None else bar.addAction(actions[name])
     bar.addWidget(QLabel(" Size ", bar))

@@ -228,6 +228,8 @@ class MainWindow(QMainWindow):
         s.undo_group.canUndoChanged.connect(a["actionUndo"].setEnabled)
         s.undo_group.canRedoChanged.connect(a["actionRedo"].setEnabled)
         a["actionClearMask"].triggered.connect(s.clear_current)
+        a["actionAcceptMask"].triggered.connect(s.accept_current)
+        s.status_changed.connect(self.action_states.on_status_changed)
         a.tools.triggered.connect(v.on_tool_triggered)
         a["actionBrushSmaller"].triggered.connect(v.brush_smaller)
         a["actionBrushLarger"].triggered.connect(v.brush_larger)

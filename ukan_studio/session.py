@@ -203,6 +203,21 @@ class Session(QObject):
         if edit is not None:
             self.push_edit(edit, "Clear mask")
 
+    def can_accept(self) -> bool:
+        """True when the current image shows a prediction the user may accept as it is."""
+        return (self.current is not None and self.image is not None and not self.read_only
+                and self.status(self.current) == statuses.PREDICTED)
+
+    def accept_current(self) -> bool:
+        """Mark the current prediction `accepted` (checked and right) without changing a pixel; one undo step."""
+        if not self.can_accept():
+            return False
+        assert self.current is not None
+        _status, model = self.status_and_model(self.current)
+        unchanged = MaskEdit(0, 0, np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.uint8))
+        self.push_edit(unchanged, "Accept mask", status=statuses.ACCEPTED, model=model)
+        return True
+
     def set_prediction(self, name: str, mask: np.ndarray, model: str | None, *,
                        overwrite_corrected: bool = False) -> bool:
         """Store a predicted mask; a corrected image is left alone unless `overwrite_corrected`.
