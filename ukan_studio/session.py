@@ -31,6 +31,7 @@ from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.session_export import export_scope_names, renamed_exports_line
+from ukan_studio.image_loader import ImageLoader, decodes_quickly, read_now
 from ukan_studio.mask_saver import MaskSaver
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Session(QObject):
         self.current: str | None = None
         self.image: Any = None             # ukan_core.io.images.ImageData of the current image
         self.image_error: str | None = None
+        self.loading: str | None = None    # the current image while it is decoded in the background
         self.undo_group = QUndoGroup(self)
         self.live_masks: dict[str, np.ndarray] = {}   # the masks being edited, by image name (in place)
         self._stacks: OrderedDict[str, QUndoStack] = OrderedDict()
@@ -76,6 +78,9 @@ class Session(QObject):
         self._saver = MaskSaver(self, self)
         self._saver.failed.connect(self.save_failed)
         self._saver.recovered.connect(self.save_recovered)
+        self._loader = ImageLoader(self)
+        self._loader.loaded.connect(self._on_image_loaded)
+        self._loader.load_failed.connect(self._on_image_load_failed)
 
     # -- folder and current image -----------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> None:
@@ -89,33 +94,74 @@ class Session(QObject):
             raise StoreError(f"{display_name(path.name)}: not opened, edits in the open folder could not be "
                              f"saved yet; free space (they are retried) or close the window to export them")
         self._drop_all_history()
+        self._loader.reset()
         if self.store is not None:
             self.store.close()
         store = AnnotationStore.open(path, beside_images=not bundled, writer=True)   # never write into the install
         self.folder, self.store, self.names = path, store, names
-        self.current, self.image, self.image_error = None, None, None
+        self.current, self.image, self.image_error, self.loading = None, None, None, None
         self.folder_opened.emit(str(path))
 
     def set_current(self, name: str | None) -> None:
-        """Decode image `name` and make it (and its mask and undo history) current."""
-        from ukan_core.io.images import read_image
+        """Make image `name` (and its mask and undo history) current; a large file is decoded in the background.
 
+        Until a background decode is done `image` is None and `loading` names the image (edits are
+        impossible: there is no mask to edit); `current_changed` is emitted again once it is shown.
+        Switching again meanwhile makes the late result only warm the cache.
+        """
         self.flush(wait=False)
-        self.current, self.image, self.image_error = name, None, None
-        if name is not None and self.folder is not None:
-            try:
-                self.image = read_image(self.folder / name)
-            except UkanError as exc:
-                self.image_error = str(exc)
-            except OSError as exc:
-                self.image_error = f"{name}: cannot read ({exc.strerror or exc})"
-            if self.image is not None:
-                self._stack(name)
-                self.mask_for(name)
-                self.undo_group.setActiveStack(self._stacks[name])
-            else:
-                self.undo_group.setActiveStack(None)
-        self.current_changed.emit(name or "")
+        self.current, self.image, self.image_error, self.loading = name, None, None, None
+        if name is None or self.folder is None:
+            self.undo_group.setActiveStack(None)
+            self.current_changed.emit(name or "")
+            return
+        path = self.folder / name
+        neighbours = self._neighbour_paths(name)
+        image = self._loader.cached(path)
+        if image is None and not decodes_quickly(path):
+            self.loading = name
+            self.undo_group.setActiveStack(None)
+            self._loader.load(path, neighbours)
+            self.current_changed.emit(name)
+            return
+        if image is None:
+            image, self.image_error = read_now(path)
+            if image is not None:
+                self._loader.keep(path, image)
+        self._loader.want_only([path, *neighbours])
+        self._loader.prefetch([p for p in neighbours if not decodes_quickly(p)])
+        self._show(name, image)
+
+    def _show(self, name: str, image: Any) -> None:
+        """`image` (or None: unreadable) is the current image now: its mask and undo stack become active."""
+        self.image, self.loading = image, None
+        if image is not None:
+            self._stack(name)
+            self.mask_for(name)
+            self.undo_group.setActiveStack(self._stacks[name])
+        else:
+            self.undo_group.setActiveStack(None)
+        self.current_changed.emit(name)
+
+    def _neighbour_paths(self, name: str) -> list[Path]:
+        """The next and previous images in the folder's order: likely the next ones asked for."""
+        assert self.folder is not None
+        try:
+            row = self.names.index(name)
+        except ValueError:
+            return []
+        return [self.folder / self.names[r] for r in (row + 1, row - 1) if 0 <= r < len(self.names)]
+
+    @Slot(object, object)
+    def _on_image_loaded(self, path: Path, image: Any) -> None:
+        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+            self._show(self.loading, image)
+
+    @Slot(object, str)
+    def _on_image_load_failed(self, path: Path, message: str) -> None:
+        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+            self.image_error = message
+            self._show(self.loading, None)
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
@@ -316,6 +362,7 @@ class Session(QObject):
         if not self.flush() and self.has_unsaved:
             return False
         self._saver.stop_retrying()
+        self._loader.shutdown()
         self._drop_all_history()
         if self.store is not None:
             self.store.close()
