@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.status_filter = QComboBox(self)
         self.status_filter.setObjectName("statusFilter")
         for text, status in (("All images", None), ("Unlabelled", "unlabelled"), ("Predicted", "predicted"),
-                             ("Corrected", "corrected")):
+                             ("Corrected", "corrected"), ("Accepted", "accepted")):
             self.status_filter.addItem(text, status)
         images_panel = QWidget(self)
         images_layout = QVBoxLayout(images_panel)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QComboBox, QMessageBox
 
 from tests.studio.conftest import stroke
 from ukan_studio.actions import shortcut_table
@@ -114,6 +114,10 @@ def test_accept_mask_by_key_marks_the_prediction_accepted_unchanged_and_undoable
     row = window.image_filter.mapFromSource(window.image_model.index(0))
     assert row.data(STATUS_ROLE) == "accepted" and STATUS_TEXT["accepted"] == "accepted"
     assert STATUS_COLORS["accepted"] not in (STATUS_COLORS["predicted"], STATUS_COLORS["corrected"])
+    status_filter = window.findChild(QComboBox, "statusFilter")
+    status_filter.setCurrentIndex(status_filter.findData("accepted"))
+    assert window.image_filter.rowCount() == 1, "the list can show the accepted images alone"
+    status_filter.setCurrentIndex(0)
     session.flush()
     assert session.store.status("case00.png") == "accepted"
     assert [item.name for item in session.corrected_items()] == ["case00.png"], "Retrain uses accepted masks"
