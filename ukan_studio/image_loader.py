@@ -7,7 +7,9 @@ the session, so a switch between them never shows "loading…". Decoded images a
 small cache (the current image and its neighbours), so going back and forth decodes nothing.
 
 A result that nobody waits for any more (the user switched again) is not thrown away: it goes
-into the cache, and only a result of another folder (an older generation) is dropped.
+into the cache, and only a result of another folder (an older generation) is dropped. The saved
+mask of a large image (a 12 MP PNG takes ~60 ms) is read with it; the session uses that copy only
+if the file has not changed since.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import warnings
 from collections import OrderedDict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
@@ -50,6 +53,15 @@ def decodes_quickly(path: Path) -> bool:
     return width * height <= SMALL_IMAGE_PIXELS
 
 
+def neighbour_paths(folder: Path, names: list[str], name: str) -> list[Path]:
+    """The next and previous images of `name` in the folder's order: likely the next ones asked for."""
+    try:
+        row = names.index(name)
+    except ValueError:
+        return []
+    return [folder / names[r] for r in (row + 1, row - 1) if 0 <= r < len(names)]
+
+
 def read_now(path: Path) -> tuple[Any, str | None]:
     """Decode `path` on this thread: (ImageData, None), or (None, one line saying why it cannot be read)."""
     from ukan_core.errors import UkanError
@@ -75,10 +87,35 @@ class _LoaderState:
         self.closed = True
 
 
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(modification time in ns, size) of `path`, or None when it does not exist: did the file change?"""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def read_stored_mask(path: Path | None) -> tuple[Path, tuple[int, int], Any] | None:
+    """The saved mask PNG at `path` with the stamp it was read at; None when there is none (or it is unreadable)."""
+    if path is None:
+        return None
+    stamp = file_stamp(path)
+    if stamp is None:
+        return None
+    try:
+        from ukan_core.io.masks import read_mask
+
+        return path, stamp, read_mask(path)
+    except Exception:   # the session reads it again on its own thread and reports what is wrong
+        return None
+
+
 class _DecodeJob(QRunnable):
-    def __init__(self, loader: ImageLoader, state: _LoaderState, path: Path) -> None:
+    def __init__(self, loader: ImageLoader, state: _LoaderState, path: Path, mask_path: Path | None) -> None:
         super().__init__()
         self._loader, self._state, self._path, self._generation = loader, state, path, state.generation
+        self._mask_path = mask_path
 
     def _current(self) -> bool:
         return not self._state.closed and self._generation == self._state.generation
@@ -95,7 +132,7 @@ class _DecodeJob(QRunnable):
         if image is None:
             self._emit(self._loader.failed, self._generation, self._path, error or "cannot be read")
         else:
-            self._emit(self._loader.decoded, self._generation, self._path, image)
+            self._emit(self._loader.decoded, self._generation, self._path, (image, read_stored_mask(self._mask_path)))
 
     def _emit(self, signal: Any, *args: object) -> None:
         if self._state.closed:
@@ -116,8 +153,11 @@ class ImageLoader(QObject):
     failed = Signal(int, object, str)
     dropped = Signal(int, object)
 
-    def __init__(self, parent: QObject | None = None, cache_images: int = CACHE_IMAGES) -> None:
+    def __init__(self, parent: QObject | None = None, cache_images: int = CACHE_IMAGES,
+                 mask_path_of: Callable[[Path], Path | None] | None = None) -> None:
         super().__init__(parent)
+        self._mask_path_of = mask_path_of or (lambda _path: None)   # where the image's saved mask is
+        self._masks: dict[Path, tuple[Path, tuple[int, int], Any]] = {}   # image -> saved mask read with it
         self._state = _LoaderState()
         self.destroyed.connect(self._state.close)
         self._pool = QThreadPool(self)
@@ -141,7 +181,15 @@ class ImageLoader(QObject):
         self._cache[path] = image
         self._cache.move_to_end(path)
         while len(self._cache) > self._cache_images:
-            self._cache.popitem(last=False)
+            old, _image = self._cache.popitem(last=False)
+            self._masks.pop(old, None)
+
+    def take_stored_mask(self, path: Path, mask_path: Path) -> Any:
+        """The saved mask of image `path` read with it in the background, if that file is unchanged since; else None."""
+        stored = self._masks.pop(path, None)
+        if stored is None or stored[0] != mask_path or stored[1] != file_stamp(mask_path):
+            return None
+        return stored[2]
 
     def is_loading(self, path: Path) -> bool:
         return path in self._in_flight
@@ -169,6 +217,7 @@ class ImageLoader(QObject):
         self._pool.clear()
         self._in_flight.clear()
         self._cache.clear()
+        self._masks.clear()
 
     def shutdown(self) -> None:
         """The folder closes: drop queued decodes and wait for the running one."""
@@ -179,14 +228,17 @@ class ImageLoader(QObject):
         if self._state.closed or path in self._in_flight:
             return
         self._in_flight.add(path)
-        self._pool.start(_DecodeJob(self, self._state, path), priority)
+        self._pool.start(_DecodeJob(self, self._state, path, self._mask_path_of(path)), priority)
 
     @Slot(int, object, object)
-    def _on_decoded(self, generation: int, path: Path, image: Any) -> None:
+    def _on_decoded(self, generation: int, path: Path, decoded: Any) -> None:
         if generation != self._state.generation:
             return
+        image, stored_mask = decoded
         self._in_flight.discard(path)
         self.keep(path, image)
+        if stored_mask is not None:
+            self._masks[path] = stored_mask
         self.loaded.emit(path, image)
 
     @Slot(int, object, str)

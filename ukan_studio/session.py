@@ -31,7 +31,7 @@ from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.session_export import export_scope_names, renamed_exports_line
-from ukan_studio.image_loader import ImageLoader, decodes_quickly, read_now
+from ukan_studio.image_loader import ImageLoader, decodes_quickly, neighbour_paths, read_now
 from ukan_studio.mask_saver import MaskSaver
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Session(QObject):
         self._saver = MaskSaver(self, self)
         self._saver.failed.connect(self.save_failed)
         self._saver.recovered.connect(self.save_recovered)
-        self._loader = ImageLoader(self)
+        self._loader = ImageLoader(self, mask_path_of=self._saved_mask_path)
         self._loader.loaded.connect(self._on_image_loaded)
         self._loader.load_failed.connect(self._on_image_load_failed)
 
@@ -116,7 +116,7 @@ class Session(QObject):
             self.current_changed.emit(name or "")
             return
         path = self.folder / name
-        neighbours = self._neighbour_paths(name)
+        neighbours = neighbour_paths(self.folder, self.names, name)
         image = self._loader.cached(path)
         if image is None and not decodes_quickly(path):
             self.loading = name
@@ -142,15 +142,6 @@ class Session(QObject):
         else:
             self.undo_group.setActiveStack(None)
         self.current_changed.emit(name)
-
-    def _neighbour_paths(self, name: str) -> list[Path]:
-        """The next and previous images in the folder's order: likely the next ones asked for."""
-        assert self.folder is not None
-        try:
-            row = self.names.index(name)
-        except ValueError:
-            return []
-        return [self.folder / self.names[r] for r in (row + 1, row - 1) if 0 <= r < len(self.names)]
 
     @Slot(object, object)
     def _on_image_loaded(self, path: Path, image: Any) -> None:
@@ -183,7 +174,7 @@ class Session(QObject):
         assert self.store is not None
         shape = self.image_shape if name == self.current else None
         unsaved = self._saver.unsaved_mask(name)
-        mask = unsaved.copy() if unsaved is not None else self.store.mask(name)
+        mask = unsaved.copy() if unsaved is not None else self._saved_mask(name)
         if mask is not None and shape is not None and mask.shape != shape:
             import cv2
 
@@ -195,6 +186,17 @@ class Session(QObject):
             mask = np.zeros(shape, np.uint8)
         self.live_masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
         return self.live_masks[name]
+
+    def _saved_mask_path(self, image_path: Path) -> Path | None:
+        """Where the saved mask of `image_path` is (for the loader, which reads it along)."""
+        return self.store.mask_path(image_path.name) if self.store is not None else None
+
+    def _saved_mask(self, name: str) -> np.ndarray | None:
+        """The saved mask of `name`: the copy the loader read in the background if the file is unchanged."""
+        assert self.store is not None and self.folder is not None
+        mask_path = self.store.mask_path(name)
+        mask = self._loader.take_stored_mask(self.folder / name, mask_path)
+        return mask if mask is not None else self.store.mask(name)
 
     # -- statuses ----------------------------------------------------------------------------
     @property

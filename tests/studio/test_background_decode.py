@@ -110,3 +110,50 @@ def test_edits_on_a_large_image_are_saved_and_undoable_per_image(big_window, qtb
     big_window.findChild(QAction, "actionUndo").trigger()           # big0's own undo stack came back
     assert not session.current_mask().any()
     assert session.status("big0.png") == "unlabelled"
+
+
+def test_the_saved_mask_of_a_large_image_is_read_in_the_background_too(qtbot, tmp_path: Path, monkeypatch) -> None:
+    from ukan_core.annotation import AnnotationStore
+    from ukan_studio.app import create_main_window
+
+    folder = _big_folder(tmp_path, count=3)
+    saved = np.zeros((1500, 2000), np.uint8)
+    saved[200:900, 300:1200] = 1
+    store = AnnotationStore.open(folder, writer=True)
+    store.save_mask("big1.png", saved, "corrected")
+    store.close()
+    win = create_main_window(folder, warm_up=False)
+    qtbot.addWidget(win)
+    win.show()
+    session = win.session
+    qtbot.waitUntil(lambda: session.image is not None, timeout=20_000)
+    read_here: list[str] = []
+    real_mask = type(session.store).mask
+
+    def recording_mask(self, name: str):
+        read_here.append(name)
+        return real_mask(self, name)
+
+    monkeypatch.setattr(type(session.store), "mask", recording_mask)
+    session._loader.reset()
+    win.findChild(QAction, "actionNextImage").trigger()
+    qtbot.waitUntil(lambda: session.image is not None, timeout=20_000)
+    np.testing.assert_array_equal(session.current_mask(), saved)
+    assert "big1.png" not in read_here, "decoded on the pool thread with the image, not here"
+    win.close()
+
+
+def test_a_saved_mask_that_changed_after_the_background_read_is_read_again(qtbot, tmp_path: Path) -> None:
+    from ukan_studio.image_loader import ImageLoader, read_stored_mask
+
+    mask_path = tmp_path / "m.png"
+    cv2.imwrite(str(mask_path), np.zeros((20, 30), np.uint8))
+    loader = ImageLoader()
+    image_path = tmp_path / "image.png"
+    loader._masks[image_path] = read_stored_mask(mask_path)
+    changed = np.zeros((20, 30), np.uint8)
+    changed[5:15, 5:25] = 1
+    cv2.imwrite(str(mask_path), changed)   # another size on disk: the copy read before is stale
+    assert loader.take_stored_mask(image_path, mask_path) is None
+    loader._masks[image_path] = read_stored_mask(mask_path)
+    np.testing.assert_array_equal(loader.take_stored_mask(image_path, mask_path), changed)
