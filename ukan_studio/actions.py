@@ -18,6 +18,7 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionUndo": ("&Undo", ("Ctrl+Z",), "Undo the last edit of this image"),
     "actionRedo": ("&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the edit just undone"),
     "actionClearMask": ("&Clear Mask", ("Shift+Del",), "Erase every label of this image (undoable)"),
+    "actionAcceptMask": ("&Accept Mask", ("A",), "The predicted mask is right: mark it accepted, unchanged (undoable)"),
     "actionToolBrush": ("&Brush", ("B",), "Paint the selected label"),
     "actionToolEraser": ("&Eraser", ("E",), "Erase labels"),
     "actionToolPolygon": ("&Polygon", ("P",), "Click to place vertices; double-click or Enter fills, Esc cancels"),
@@ -32,9 +33,10 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionZoomOut": ("Zoom &Out", ("Ctrl+-",), "Zoom out"),
     "actionResetWindow": ("Reset &Window/Level", ("W",), "Grey images: back to the full range (right-drag changes it)"),
     "actionNextImage": ("&Next Image", ("PgDown", "D"), "Go to the next image"),
-    "actionPrevImage": ("&Previous Image", ("PgUp", "A"), "Go to the previous image"),
-    "actionSegment": ("&Segment", ("Ctrl+Return",), "Segment the current image with the selected model"),
-    "actionSegmentAll": ("Segment &All", ("Ctrl+Shift+Return",), "Segment every image not yet corrected"),
+    "actionPrevImage": ("&Previous Image", ("PgUp",), "Go to the previous image"),
+    "actionSegment": ("&Segment", ("Ctrl+Return",), "Segment the current image (asks before replacing your own mask)"),
+    "actionSegmentAll": ("Segment &All", ("Ctrl+Shift+Return",),
+                         "Segment every image not corrected, imported or accepted"),
     "actionRetrain": ("&Retrain", ("Ctrl+T",), "Fine-tune the model on the corrected images"),
     "actionCancel": ("&Cancel Job", ("Esc",), "Stop the running job; finished results stay"),
     "actionThemeSystem": ("Follow &System", (), "Light or dark like the system"),
@@ -101,8 +103,9 @@ def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> No
     file_menu.addSeparator()
     file_menu.addAction(actions["actionQuit"])
     edit_menu = bar.addMenu("&Edit")
-    for name in ("actionUndo", "actionRedo", None, "actionClearMask", None, "actionToolBrush", "actionToolEraser",
-                 "actionToolPolygon", "actionToolLasso", "actionToolFill", None, "actionBrushSmaller", "actionBrushLarger"):
+    for name in ("actionUndo", "actionRedo", None, "actionAcceptMask", "actionClearMask", None, "actionToolBrush",
+                 "actionToolEraser", "actionToolPolygon", "actionToolLasso", "actionToolFill", None,
+                 "actionBrushSmaller", "actionBrushLarger"):
         edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
     view_menu = bar.addMenu("&View")
     for name in ("actionToggleOverlay", "actionContourOnly", None, "actionFit", "actionZoomIn", "actionZoomOut",
@@ -150,8 +153,8 @@ def build_toolbar(window: QMainWindow, actions: Actions) -> tuple[QToolBar, QSpi
     bar.setMovable(False)
     bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     bar.setIconSize(QSize(18, 18))
-    for name in ("actionOpenFolder", None, "actionSegment", "actionSegmentAll", "actionRetrain", None,
-                 *TOOL_ACTIONS.values(), None):
+    for name in ("actionOpenFolder", None, "actionSegment", "actionSegmentAll", "actionAcceptMask", "actionRetrain",
+                 None, *TOOL_ACTIONS.values(), None):
         bar.addSeparator() if name is None else bar.addAction(actions[name])
     bar.addWidget(QLabel(" Size ", bar))
     brush_spin = QSpinBox(bar)

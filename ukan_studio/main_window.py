@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.status_filter = QComboBox(self)
         self.status_filter.setObjectName("statusFilter")
         for text, status in (("All images", None), ("Unlabelled", "unlabelled"), ("Predicted", "predicted"),
-                             ("Corrected", "corrected")):
+                             ("Corrected", "corrected"), ("Accepted", "accepted")):
             self.status_filter.addItem(text, status)
         images_panel = QWidget(self)
         images_layout = QVBoxLayout(images_panel)
@@ -228,6 +228,8 @@ class MainWindow(QMainWindow):
         s.undo_group.canUndoChanged.connect(a["actionUndo"].setEnabled)
         s.undo_group.canRedoChanged.connect(a["actionRedo"].setEnabled)
         a["actionClearMask"].triggered.connect(s.clear_current)
+        a["actionAcceptMask"].triggered.connect(s.accept_current)
+        s.status_changed.connect(self.action_states.on_status_changed)
         a.tools.triggered.connect(v.on_tool_triggered)
         a["actionBrushSmaller"].triggered.connect(v.brush_smaller)
         a["actionBrushLarger"].triggered.connect(v.brush_larger)

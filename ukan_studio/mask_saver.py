@@ -20,6 +20,8 @@ from ukan_studio.disk_writer import DiskWriter
 from ukan_studio.save_retry import SaveRetry
 
 AUTOSAVE_MS = 300      # well inside the promised 1 s, with room for a slow disk's fsyncs
+AUTOSAVE_BATCH_BYTES = 16_000_000   # masks copied per autosave turn (one 12 MP mask): Segment all of
+                                    # large images never copies several of them in one go
 
 
 class SavedState(Protocol):
@@ -46,6 +48,10 @@ class MaskSaver(QObject):
         self._autosave.setSingleShot(True)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self._on_autosave_timeout)
+        self._next_batch = QTimer(self)   # the rest of an autosave, at the next turn of the event loop
+        self._next_batch.setSingleShot(True)
+        self._next_batch.setInterval(0)
+        self._next_batch.timeout.connect(self._on_autosave_timeout)
         self._writer = DiskWriter(self)
         self._writer.failed.connect(self._on_write_failed)
         self._retry = SaveRetry(self)
@@ -65,19 +71,24 @@ class MaskSaver(QObject):
         """The mask of `name` still queued for (or failing at) the disk, if any."""
         return self._writer.pending(self._mask_key(name))
 
-    def flush(self, *, wait: bool = True) -> bool:
+    def flush(self, *, wait: bool = True, batch_bytes: int | None = None) -> bool:
         """Save every unsaved mask and the index; with `wait`, return once they are on disk.
 
         True when everything was saved (or, without `wait`, handed to the writer); failures are
         also reported by `failed`, and the failed edits stay unsaved so that the next save
-        tries again.
+        tries again. With `batch_bytes` (the autosave) about that many bytes of masks are handed
+        over now and the rest at the next turn of the event loop.
         """
         self._autosave.stop()
+        self._next_batch.stop()
         store = self._session.store
         if store is None:
             return True
-        ok = True
+        ok, copied = True, 0
         for name, (status, model) in list(self.pending.items()):
+            if batch_bytes is not None and copied >= batch_bytes:
+                self._next_batch.start()   # the rest at the next turn: the window answers meanwhile
+                return ok
             mask = self._session.live_masks.get(name)
             self.pending.pop(name, None)
             if mask is None:
@@ -90,6 +101,7 @@ class MaskSaver(QObject):
                 continue
             # a snapshot (the canvas keeps editing the live mask); the user's own work goes first
             self.write_mask(name, mask.copy(), first=not statuses.segment_may_overwrite(status))
+            copied += mask.nbytes
         if self.index_dirty:
             text = store.index_text()
             self.index_dirty = False
@@ -129,7 +141,7 @@ class MaskSaver(QObject):
 
     @Slot()
     def _on_autosave_timeout(self) -> None:
-        self.flush(wait=False)
+        self.flush(wait=False, batch_bytes=AUTOSAVE_BATCH_BYTES)
 
     @Slot()
     def _on_write_failed(self) -> None:

@@ -31,6 +31,7 @@ from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
 from ukan_studio.session_export import export_scope_names, renamed_exports_line
+from ukan_studio.image_loader import ImageLoader, decodes_quickly, neighbour_paths, read_now
 from ukan_studio.mask_saver import MaskSaver
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class Session(QObject):
         self.current: str | None = None
         self.image: Any = None             # ukan_core.io.images.ImageData of the current image
         self.image_error: str | None = None
+        self.loading: str | None = None    # the current image while it is decoded in the background
         self.undo_group = QUndoGroup(self)
         self.live_masks: dict[str, np.ndarray] = {}   # the masks being edited, by image name (in place)
         self._stacks: OrderedDict[str, QUndoStack] = OrderedDict()
@@ -76,6 +78,9 @@ class Session(QObject):
         self._saver = MaskSaver(self, self)
         self._saver.failed.connect(self.save_failed)
         self._saver.recovered.connect(self.save_recovered)
+        self._loader = ImageLoader(self, mask_path_of=self._saved_mask_path)
+        self._loader.loaded.connect(self._on_image_loaded)
+        self._loader.load_failed.connect(self._on_image_load_failed)
 
     # -- folder and current image -----------------------------------------------------------
     def open_folder(self, folder: str | os.PathLike[str]) -> None:
@@ -89,33 +94,65 @@ class Session(QObject):
             raise StoreError(f"{display_name(path.name)}: not opened, edits in the open folder could not be "
                              f"saved yet; free space (they are retried) or close the window to export them")
         self._drop_all_history()
+        self._loader.reset()
         if self.store is not None:
             self.store.close()
         store = AnnotationStore.open(path, beside_images=not bundled, writer=True)   # never write into the install
         self.folder, self.store, self.names = path, store, names
-        self.current, self.image, self.image_error = None, None, None
+        self.current, self.image, self.image_error, self.loading = None, None, None, None
         self.folder_opened.emit(str(path))
 
     def set_current(self, name: str | None) -> None:
-        """Decode image `name` and make it (and its mask and undo history) current."""
-        from ukan_core.io.images import read_image
+        """Make image `name` (and its mask and undo history) current; a large file is decoded in the background.
 
+        Until a background decode is done `image` is None and `loading` names the image (edits are
+        impossible: there is no mask to edit); `current_changed` is emitted again once it is shown.
+        Switching again meanwhile makes the late result only warm the cache.
+        """
         self.flush(wait=False)
-        self.current, self.image, self.image_error = name, None, None
-        if name is not None and self.folder is not None:
-            try:
-                self.image = read_image(self.folder / name)
-            except UkanError as exc:
-                self.image_error = str(exc)
-            except OSError as exc:
-                self.image_error = f"{name}: cannot read ({exc.strerror or exc})"
-            if self.image is not None:
-                self._stack(name)
-                self.mask_for(name)
-                self.undo_group.setActiveStack(self._stacks[name])
-            else:
-                self.undo_group.setActiveStack(None)
-        self.current_changed.emit(name or "")
+        self.current, self.image, self.image_error, self.loading = name, None, None, None
+        if name is None or self.folder is None:
+            self.undo_group.setActiveStack(None)
+            self.current_changed.emit(name or "")
+            return
+        path = self.folder / name
+        neighbours = neighbour_paths(self.folder, self.names, name)
+        image = self._loader.cached(path)
+        if image is None and not decodes_quickly(path):
+            self.loading = name
+            self.undo_group.setActiveStack(None)
+            self._loader.load(path, neighbours)
+            self.current_changed.emit(name)
+            return
+        if image is None:
+            image, self.image_error = read_now(path)
+            if image is not None:
+                self._loader.keep(path, image)
+        self._loader.want_only([path, *neighbours])
+        self._loader.prefetch([p for p in neighbours if not decodes_quickly(p)])
+        self._show(name, image)
+
+    def _show(self, name: str, image: Any) -> None:
+        """`image` (or None: unreadable) is the current image now: its mask and undo stack become active."""
+        self.image, self.loading = image, None
+        if image is not None:
+            self._stack(name)
+            self.mask_for(name)
+            self.undo_group.setActiveStack(self._stacks[name])
+        else:
+            self.undo_group.setActiveStack(None)
+        self.current_changed.emit(name)
+
+    @Slot(object, object)
+    def _on_image_loaded(self, path: Path, image: Any) -> None:
+        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+            self._show(self.loading, image)
+
+    @Slot(object, str)
+    def _on_image_load_failed(self, path: Path, message: str) -> None:
+        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+            self.image_error = message
+            self._show(self.loading, None)
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
@@ -137,7 +174,7 @@ class Session(QObject):
         assert self.store is not None
         shape = self.image_shape if name == self.current else None
         unsaved = self._saver.unsaved_mask(name)
-        mask = unsaved.copy() if unsaved is not None else self.store.mask(name)
+        mask = unsaved.copy() if unsaved is not None else self._saved_mask(name)
         if mask is not None and shape is not None and mask.shape != shape:
             import cv2
 
@@ -149,6 +186,17 @@ class Session(QObject):
             mask = np.zeros(shape, np.uint8)
         self.live_masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
         return self.live_masks[name]
+
+    def _saved_mask_path(self, image_path: Path) -> Path | None:
+        """Where the saved mask of `image_path` is (for the loader, which reads it along)."""
+        return self.store.mask_path(image_path.name) if self.store is not None else None
+
+    def _saved_mask(self, name: str) -> np.ndarray | None:
+        """The saved mask of `name`: the copy the loader read in the background if the file is unchanged."""
+        assert self.store is not None and self.folder is not None
+        mask_path = self.store.mask_path(name)
+        mask = self._loader.take_stored_mask(self.folder / name, mask_path)
+        return mask if mask is not None else self.store.mask(name)
 
     # -- statuses ----------------------------------------------------------------------------
     @property
@@ -202,6 +250,21 @@ class Session(QObject):
         edit = diff_edit(mask, np.zeros_like(mask))
         if edit is not None:
             self.push_edit(edit, "Clear mask")
+
+    def can_accept(self) -> bool:
+        """True when the current image shows a prediction the user may accept as it is."""
+        return (self.current is not None and self.image is not None and not self.read_only
+                and self.status(self.current) == statuses.PREDICTED)
+
+    def accept_current(self) -> bool:
+        """Mark the current prediction `accepted` (checked and right) without changing a pixel; one undo step."""
+        if not self.can_accept():
+            return False
+        assert self.current is not None
+        _status, model = self.status_and_model(self.current)
+        unchanged = MaskEdit(0, 0, np.zeros((0, 0), np.uint8), np.zeros((0, 0), np.uint8))
+        self.push_edit(unchanged, "Accept mask", status=statuses.ACCEPTED, model=model)
+        return True
 
     def set_prediction(self, name: str, mask: np.ndarray, model: str | None, *,
                        overwrite_corrected: bool = False) -> bool:
@@ -301,6 +364,7 @@ class Session(QObject):
         if not self.flush() and self.has_unsaved:
             return False
         self._saver.stop_retrying()
+        self._loader.shutdown()
         self._drop_all_history()
         if self.store is not None:
             self.store.close()

@@ -6,7 +6,11 @@ on 2 cores.
 
     QT_QPA_PLATFORM=offscreen python tests/benchmarks/bench_ui_stall.py [--images 40] [--size 256]
         [--model PATH] [--budget 20] [--generator NAME_OR_PATH] [--trace [MS]]
-        [--phases segment_all,retrain,generate]
+        [--phases segment_all,retrain,generate,large] [--large-images 6]
+
+The `large` phase opens a folder of 12-megapixel (4000×3000) images and measures switching
+between them (decoded in the background, neighbours prefetched), painting brush strokes at
+60 moves a second, Segment all on them, and switching again once every image has a saved mask.
 
 --trace samples the GUI thread's Python stack whenever a beat is late and prints the most common
 stacks, to find what froze the window.
@@ -165,7 +169,8 @@ def main() -> int:
     parser.add_argument("--trace", type=float, nargs="?", const=25.0, default=None, metavar="MS",
                         help="sample the GUI thread's stack when a beat is more than MS late (default 25)")
     parser.add_argument("--phases", default="segment_all,retrain,generate",
-                        help="comma-separated phases to run (default: all three)")
+                        help="comma-separated phases to run (default: the first three; add large)")
+    parser.add_argument("--large-images", type=int, default=6, help="12 MP images of the large phase")
     args = parser.parse_args()
     phases = set(args.phases.split(","))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -213,6 +218,8 @@ def main() -> int:
         _retrain_phase(window, args, truths, beat)
     if "generate" in phases:
         _generate_phase(app, window, args, work, beat)
+    if "large" in phases:
+        _large_phase(app, window, args, work, beat)
     if tracer:
         tracer.stop()
         print(tracer.report())
@@ -248,6 +255,117 @@ def _generate_phase(app, window, args, work: Path, beat: Heartbeat) -> None:
     _wait_job(window, "generate", 600)
     beat.stop()
     print(f"Generate (16 images, {panel.steps.value()} steps, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+
+
+def _run_for(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+class _Driver(QObject):
+    """Plays a user's actions from a timer, so the event loop (and the heartbeat) runs between them."""
+
+    def __init__(self, steps, interval_ms: int) -> None:
+        super().__init__()
+        self.steps, self.done = list(steps), QEventLoop()
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.on_tick)
+
+    def run(self) -> None:
+        self.timer.start()
+        self.done.exec()
+
+    @Slot()
+    def on_tick(self) -> None:
+        if not self.steps:
+            self.timer.stop()
+            self.done.quit()
+            return
+        self.steps.pop(0)()
+
+
+def _large_phase(app, window, args, work: Path, beat: Heartbeat) -> None:
+    """12 MP images: switching (background decode), painting, Segment all."""
+    import cv2
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from conftest import synthetic_scan
+
+    folder = work / "large"
+    folder.mkdir()
+    made = time.perf_counter()
+    for i in range(args.large_images):
+        image, _mask = synthetic_scan(1000 + i, 3000, 4000)
+        cv2.imwrite(str(folder / f"big{i:02d}.png"), image[..., 0])
+    size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6 / args.large_images
+    print(f"large: {args.large_images} images 4000×3000 ({size_mb:.1f} MB each, made in "
+          f"{time.perf_counter() - made:.1f} s)")
+    window.open_folder(folder)
+    session = window.session
+    while session.image is None:
+        app.processEvents()
+    started = time.perf_counter()
+    from ukan_core.io.images import read_image
+
+    read_image(folder / "big01.png")
+    print(f"large: one decode on this thread takes {1000 * (time.perf_counter() - started):.0f} ms")
+    _run_for(1500)
+
+    def switch(action: str):
+        return lambda: window.actions[action].trigger()
+
+    shown: list[float] = []
+    window.navigation.image_shown.connect(lambda: shown.append(time.perf_counter()))
+    steps = [switch("actionNextImage")] * (args.large_images - 1) + [switch("actionPrevImage")] * 2
+    beat.start()
+    started = time.perf_counter()
+    _Driver(steps, 600).run()
+    while session.image is None:
+        app.processEvents()
+    _run_for(300)
+    beat.stop()
+    print(f"large: switching ({len(steps)} switches, {time.perf_counter() - started:.1f} s): {beat.summary()}")
+
+    canvas = window.canvas
+    canvas.fit()
+    viewport = canvas.viewport()
+    window.brush_spin.setValue(40)
+    points = [(600 + 30 * k, 1500 + (k % 7) * 20) for k in range(80)]
+    steps = [lambda: QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                                      canvas.image_to_widget(*points[0]))]
+    steps += [(lambda p=p: QTest.mouseMove(viewport, canvas.image_to_widget(*p))) for p in points[1:]]
+    steps += [lambda: QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                                         canvas.image_to_widget(*points[-1]))]
+    beat.start()
+    _Driver(steps, 16).run()
+    _run_for(600)   # the autosave of the stroke
+    beat.stop()
+    print(f"large: painting (one stroke of {len(points)} moves at 60 Hz): {beat.summary()}")
+
+    beat.start()
+    started = time.perf_counter()
+    window.actions["actionSegmentAll"].trigger()
+    _wait_job(window, "segment_all", 1200)
+    _run_for(600)
+    beat.stop()
+    print(f"large: Segment all ({args.large_images - 1} images not corrected, "
+          f"{time.perf_counter() - started:.1f} s): {beat.summary()}")
+
+    window.open_folder(folder)   # again: every image has a saved mask now, read along in the background
+    while session.image is None:
+        app.processEvents()
+    _run_for(1500)
+    steps = [switch("actionNextImage")] * (args.large_images - 1)
+    beat.start()
+    _Driver(steps, 600).run()
+    while session.image is None:
+        app.processEvents()
+    _run_for(300)
+    beat.stop()
+    print(f"large: switching with saved masks ({len(steps)} switches): {beat.summary()}")
 
 
 if __name__ == "__main__":

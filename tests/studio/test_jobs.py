@@ -119,10 +119,12 @@ def test_cancelled_retrain_keeps_the_previous_model(model_window, qtbot, image_f
     assert "cancelled" in model_window.notice.text and "previous model" in model_window.notice.text
 
 
-def test_segment_on_a_corrected_image_is_one_undo_away_from_the_correction(model_window, qtbot) -> None:
+def test_segment_on_a_corrected_image_is_one_undo_away_from_the_correction(model_window, qtbot,
+                                                                           monkeypatch) -> None:
     model_window.brush_spin.setValue(5)
     stroke(qtbot, model_window.canvas, [(5, 5), (25, 5)])
     corrected = model_window.current_mask()
+    monkeypatch.setattr(model_window.segment_controller, "confirm_replace", lambda _name: True)   # "Yes"
     _run(qtbot, model_window, "actionSegment", "segment")
     assert model_window.session.status("case00.png") == "predicted"
     model_window.findChild(QAction, "actionUndo").trigger()

@@ -20,6 +20,12 @@ class ActionStates(QObject):
         self.actions, self.session, self.jobs, self.models, self.retrain_panel = (
             actions, session, jobs, models, retrain_panel)
 
+    @Slot(object, str)
+    def on_status_changed(self, name: object, _status: str) -> None:
+        """A status changed: Accept Mask depends on the current image's."""
+        if name == self.session.current:
+            self.update()
+
     @Slot()
     @Slot(str)
     def update(self, _why: str = "") -> None:
@@ -35,6 +41,7 @@ class ActionStates(QObject):
         a["actionCancel"].setEnabled(bool(self.jobs.user_jobs()))
         a["actionExportMasks"].setEnabled(s.store is not None and not self.jobs.is_busy("export"))
         a["actionClearMask"].setEnabled(has_image)
+        a["actionAcceptMask"].setEnabled(s.can_accept())
         a["actionNextImage"].setEnabled(bool(s.names))
         a["actionPrevImage"].setEnabled(bool(s.names))
         a["actionUndo"].setEnabled(s.undo_group.canUndo())

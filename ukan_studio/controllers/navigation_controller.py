@@ -14,6 +14,8 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
+from ukan_core.annotation.keys import display_name
+from ukan_studio.canvas.loading_note import LoadingNote
 from ukan_studio.canvas.view import MaskCanvas
 from ukan_studio.feedback import Feedback
 from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter, name_of
@@ -33,6 +35,7 @@ class NavigationController(QObject):
         self.session, self.canvas, self.model, self.image_filter = session, canvas, model, image_filter
         self.image_list, self.status_filter, self.images_dock = image_list, status_filter, images_dock
         self.settings, self.feedback = settings, feedback
+        self.loading_note = LoadingNote(canvas)
         image_list.selectionModel().currentChanged.connect(self._on_list_current_changed)
         status_filter.currentIndexChanged.connect(self._on_status_filter_changed)
         session.current_changed.connect(self._on_session_current_changed)
@@ -93,6 +96,12 @@ class NavigationController(QObject):
     @Slot(object)
     def _on_session_current_changed(self, name: str) -> None:
         s = self.session
+        if s.loading:   # a large image is decoded in the background: this runs again once it is ready
+            self.canvas.set_image(None)
+            self.loading_note.show_for(display_name(s.loading))
+            self.image_shown.emit()
+            return
+        self.loading_note.hide()
         if s.image is None:
             self.canvas.set_image(None)
             if s.image_error:

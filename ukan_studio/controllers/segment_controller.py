@@ -1,7 +1,8 @@
 """Segment (the current image) and Segment all: a SegmentWorker's masks go into the session.
 
-A prediction never replaces a correction unless the user segments that image explicitly (it is
-one Ctrl+Z away then). Results of a folder that was closed meanwhile are dropped.
+A prediction never replaces the user's own work (corrected, imported, accepted: see `statuses`)
+unless the user segments that image explicitly and says yes when asked (it is one Ctrl+Z away
+then). Results of a folder that was closed meanwhile are dropped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from ukan_core.annotation import statuses
+from ukan_core.annotation.keys import display_name
 
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
@@ -25,7 +30,7 @@ NO_MODEL = "No model to segment with: add one in the Model panel."
 class SegmentController(QObject):
     """Turns Segment / Segment all into SegmentWorker jobs and their masks into session predictions."""
 
-    nothing_to_do = Signal(str)   # kind: the job was not needed (every image is corrected)
+    nothing_to_do = Signal(str)   # kind: the job was not needed (every image is the user's own work)
 
     def __init__(self, session: Session, jobs: JobController, models: ModelsPanel, settings: StudioSettings,
                  feedback: Feedback, parent: QObject | None = None) -> None:
@@ -34,7 +39,7 @@ class SegmentController(QObject):
         self._kinds: dict[int, str] = {}
         self._counts: dict[str, int] = {}
         self._folders: dict[str, Path] = {}
-        self._overwrite_corrected = False
+        self._may_replace: dict[str, set[str]] = {}   # kind -> user-made masks the user agreed to replace
         jobs.job_ending.connect(self._on_job_ending)
         jobs.failed.connect(self._on_job_failed)
 
@@ -43,41 +48,51 @@ class SegmentController(QObject):
 
     @Slot()
     def segment_current(self) -> None:
-        """Segment the image on screen (replacing a hand correction, which Undo brings back)."""
+        """Segment the image on screen; the user's own mask is replaced only if they say so (Undo brings it back)."""
         name, model = self.session.current, self.models.current_ref()
         if name is None or self.session.image is None:
             return
         if not model:
             self.feedback.show_error(NO_MODEL)
             return
-        overwrite = self.session.status(name) == "corrected"
-        if overwrite:   # an explicit request for this image; the prediction is one Ctrl+Z away
-            self.feedback.show_notice(f"{name} was corrected by hand: the new prediction replaces it "
-                                      f"(Undo brings your correction back).", "info")
+        overwrite = not statuses.segment_may_overwrite(self.session.status(name))
+        if overwrite and not self.confirm_replace(name):
+            self.feedback.show_status(f"Segment cancelled: your mask of {display_name(name)} is kept")
+            return
         self.segment([name], model, kind="segment", overwrite_corrected=overwrite)
+
+    def confirm_replace(self, name: str) -> bool:
+        """Ask before a prediction replaces the user's mask of `name`; the default answer is No."""
+        parent = self.parent()
+        answer = QMessageBox.question(
+            parent if isinstance(parent, QWidget) else None, "Replace your correction?",
+            f"Replace your correction of {display_name(name)} with the model's mask?\n"
+            f"(Undo brings your correction back.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     @Slot()
     def segment_all(self) -> None:
-        """Segment every image that is not corrected by hand."""
+        """Segment every image whose mask Segment all may overwrite (never the user's own work)."""
         model = self.models.current_ref()
         if not model:
             self.feedback.show_error(NO_MODEL)
             return
-        names = [n for n in self.session.names if self.session.status(n) != "corrected"]
+        names = [n for n in self.session.names if statuses.segment_may_overwrite(self.session.status(n))]
         if not names:
-            self.feedback.show_notice("Every image is corrected; nothing to segment.", "info")
+            self.feedback.show_notice("Every image is corrected, imported or accepted; nothing to segment.", "info")
             self.nothing_to_do.emit("segment_all")
             return
         self.segment(names, model, kind="segment_all")
 
     def segment(self, names: list[str], model: str, *, kind: str = "segment",
                 overwrite_corrected: bool = False) -> bool:
-        """Segment `names` with `model`; "segment_all" callers pass only uncorrected names."""
+        """Segment `names` with `model`; `overwrite_corrected` lets these results replace the user's own masks."""
         folder = self.session.folder
         if folder is None or not names or self.jobs.is_busy(kind):
             return False
         self.session.flush(wait=False)   # corrections are queued before any prediction (one writer, in order)
-        self._overwrite_corrected = overwrite_corrected
+        self._may_replace[kind] = set(names) if overwrite_corrected else set()
         self._counts[kind] = 0
         self._folders[kind] = folder
         worker = SegmentWorker([(n, folder / n) for n in names], model, self.settings.device)
@@ -97,7 +112,8 @@ class SegmentController(QObject):
         kind = self._kinds.get(id(self.sender()), "segment")
         if self._folders.get(kind) != self.session.folder:
             return   # another folder was opened meanwhile: this result belongs to the old one
-        if self.session.set_prediction(name, mask, model, overwrite_corrected=self._overwrite_corrected):
+        overwrite = name in self._may_replace.get(kind, ())
+        if self.session.set_prediction(name, mask, model, overwrite_corrected=overwrite):
             self._counts[kind] = self._counts.get(kind, 0) + 1
 
     @Slot(str, str)
@@ -116,5 +132,6 @@ class SegmentController(QObject):
         for key, value in list(self._kinds.items()):
             if value == kind:
                 self._kinds.pop(key)
+        self._may_replace.pop(kind, None)
         count = self._counts.pop(kind, 0)
         self.feedback.show_status(f"Segmented {count} image{'s' if count != 1 else ''}")
