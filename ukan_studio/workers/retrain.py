@@ -40,7 +40,7 @@ class RetrainWorker(Worker):
         from ukan_studio.workers.training_process import TrainingProcess
 
         self.report(Progress(0, 1, f"starting the trainer for {len(self._items)} corrected images"))
-        pairs = [Pair(image=item.image, masks=(item.mask,), id=item.id) for item in self._items]
+        pairs = [Pair(image=item.image, masks=(item.mask,), id=item.id, frame=item.frame) for item in self._items]
         options: dict[str, Any] = {"budget_s": self._budget_s, "device": self._device or "auto"}
         if self._recipe is not None:
             options["recipe"] = self._recipe
