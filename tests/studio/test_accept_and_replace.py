@@ -3,7 +3,6 @@ never overwrites corrected, imported or accepted masks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2

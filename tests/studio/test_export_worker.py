@@ -57,7 +57,8 @@ def test_export_writes_on_a_worker_with_progress(window, qtbot, export_to: Path,
     with qtbot.waitSignal(window.job_finished, timeout=20_000, check_params_cb=lambda kind: kind == "export"):
         window.findChild(QAction, "actionExportMasks").trigger()
         assert window.progress_bar.isVisible() and window.cancel_button.isVisible()   # the window stays free
-    assert sorted(p.name for p in export_to.iterdir()) == ["case00.png", "case01.png", "case02.png", "case03.png"]
+    assert sorted(p.name for p in export_to.iterdir()) == ["case00.png", "case01.png", "case02.png", "case03.png",
+                                                            "classes.json", "measurements.csv"]   # as `ukan export`
     assert threads and all(t is not threading.main_thread() for t in threads)
     assert ("export", 4, 4) in progress
     assert window.notice.sticky and "Exported 4 mask(s)" in window.notice.text

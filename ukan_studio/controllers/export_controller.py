@@ -1,6 +1,6 @@
 """Export masks: ask where and how, save pending edits, then write the PNGs on a worker.
 
-The session flushes on the GUI thread first; the ExportMasksWorker writes file by file with
+The session flushes on the GUI thread first; the ExportMasksWorker (the core export) writes file by file with
 progress and Cancel. When files exist already nothing is written until the user says
 "Overwrite"; then the export runs again with overwrite on.
 """
@@ -82,8 +82,7 @@ class ExportController(QObject):
     def _start(self, job: _Export, *, overwrite: bool) -> bool:
         store = self.session.store
         assert store is not None
-        sources = [(name, store.mask_path(name)) for name in job.names]
-        worker = ExportMasksWorker(sources, job.out_dir, mode=job.mode, overwrite=overwrite)
+        worker = ExportMasksWorker(store, job.names, job.out_dir, mode=job.mode, overwrite=overwrite)
         worker.succeeded.connect(self._on_export_succeeded)
         self._running, self._outcome = job, None
         return self.jobs.start(KIND, worker)
