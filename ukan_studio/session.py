@@ -70,6 +70,8 @@ class Session(QObject):
         self.image_error: str | None = None
         self.undo_group = QUndoGroup(self)
         self.live_masks: dict[str, np.ndarray] = {}   # the masks being edited, by image name (in place)
+        self.uncertainty: dict[str, float] = {}          # image name -> uncertainty score of its last Segment
+        self.uncertainty_maps: dict[str, np.ndarray] = {}   # image name -> (H, W) float32 per-pixel map
         self._stacks: OrderedDict[str, QUndoStack] = OrderedDict()
         self._stroke_active = False
         self._deferred: list[tuple[str, np.ndarray, str | None, bool]] = []
@@ -93,6 +95,7 @@ class Session(QObject):
             self.store.close()
         store = AnnotationStore.open(path, beside_images=not bundled, writer=True)   # never write into the install
         self.folder, self.store, self.names = path, store, names
+        self.uncertainty, self.uncertainty_maps = {}, {}
         self.current, self.image, self.image_error = None, None, None
         self.folder_opened.emit(str(path))
 
@@ -278,6 +281,24 @@ class Session(QObject):
         """Images the user corrected (saved first), for Retrain."""
         self.flush()
         return self.store.corrected() if self.store is not None else []
+
+    # -- the folder's model and the images' uncertainty (in memory) ---------------------------
+    def model_ref(self) -> str | None:
+        """The model the open folder records (None: the bundled default, or no folder)."""
+        return self.store.model_ref if self.store is not None else None
+
+    def set_model_ref(self, ref: str | None) -> None:
+        """Record `ref` as the open folder's model in the session's store (queued saves land first)."""
+        if self.store is None:
+            return
+        self.flush(wait=True)   # an older index snapshot written later would drop the record
+        self.store.set_model_ref(ref)
+
+    def set_uncertainty(self, name: str, score: float, pixel_map: np.ndarray | None = None) -> None:
+        """Keep the uncertainty of image `name` (0 sure … 1 unsure) and its per-pixel map for this session."""
+        self.uncertainty[name] = float(score)
+        if pixel_map is not None:
+            self.uncertainty_maps[name] = pixel_map
 
     def export_masks(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, scope: str = "all",
                      mode: str = "binary", selected: list[str] | None = None) -> list[Path]:
