@@ -25,6 +25,7 @@ from ukan_studio.controllers.action_states import ActionStates
 from ukan_studio.controllers.explain_controller import ExplainController
 from ukan_studio.controllers.export_controller import ExportController
 from ukan_studio.controllers.folder_controller import FolderController, FolderViews
+from ukan_studio.controllers.folder_model_controller import FolderModelController
 from ukan_studio.controllers.generate_controller import GenerateController
 from ukan_studio.controllers.help_controller import HelpController
 from ukan_studio.controllers.job_status import JobStatus
@@ -204,6 +205,8 @@ class MainWindow(QMainWindow):
                                                       self.store_label, self.labels_panel, self.recent_menu,
                                                       self.first_run_hint),
                                        self.navigation, self.segment_controller, st, fb, self)
+        self.folder_model = FolderModelController(s, self.models_panel, fb, self)
+        self.folder.folder_shown.connect(self.folder_model.apply_folder_model)   # before the actions' states
         self.retrain_controller = RetrainController(s, jobs, self.retrain_panel, self.models_panel, st, fb, self)
         self.explain_controller = ExplainController(s, jobs, self.explain_panel, self.models_panel, st, fb, self)
         self.generate_controller = GenerateController(jobs, self.generate_panel, st, fb, self)

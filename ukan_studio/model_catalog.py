@@ -29,6 +29,7 @@ class ModelChoice:
 def list_model_choices(architecture: str = "ukan") -> list[ModelChoice]:
     """Every stored version of `architecture` ("ukan" segments, "diffusion_ukan" generates), grouped by
     model, newest first; bundled versions are marked."""
+    from ukan_core.lineage import lineage_display
     from ukan_core.store import ModelStore
 
     choices = []
@@ -44,8 +45,9 @@ def list_model_choices(architecture: str = "ukan") -> list[ModelChoice]:
             if version.problem:
                 log.warning("%s: %s", version.ref, version.problem)
                 continue
-            tag = "bundled" if version.read_only else version.version
-            choices.append(ModelChoice(label=f"{entry.name} · {tag}", ref=version.ref, name=entry.name,
+            label = f"{lineage_display(entry.name)} · bundled" if version.read_only else \
+                lineage_display(entry.name, version.version)
+            choices.append(ModelChoice(label=label, ref=version.ref, name=entry.name,
                                        version=version.version, selected=version.selected,
                                        metadata=dict(version.metadata)))
     return choices

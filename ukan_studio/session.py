@@ -342,6 +342,18 @@ class Session(QObject):
         self.flush()
         return self.store.corrected() if self.store is not None else []
 
+    # -- the folder's model --------------------------------------------------------------------
+    def model_ref(self) -> str | None:
+        """The model the open folder records (None: the bundled default, or no folder)."""
+        return self.store.model_ref if self.store is not None else None
+
+    def set_model_ref(self, ref: str | None) -> None:
+        """Record `ref` as the open folder's model in the session's store (queued saves land first)."""
+        if self.store is None:
+            return
+        self.flush(wait=True)   # an older index snapshot written later would drop the record
+        self.store.set_model_ref(ref)
+
     def export_masks(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, scope: str = "all",
                      mode: str = "binary", selected: list[str] | None = None) -> list[Path]:
         """Save pending edits, then write the masks of `scope` as PNGs named like the images (here, at once)."""

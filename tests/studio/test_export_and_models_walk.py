@@ -90,6 +90,6 @@ def test_roll_back_asks_then_says_what_is_selected_and_keeps_the_layout(qtbot, t
     _when_modal(qtbot, QMessageBox, answer(QMessageBox.StandardButton.Yes))
     qtbot.mouseClick(panel.rollback_button, Qt.MouseButton.LeftButton)
     assert panel.current_ref() == "liver/v0001" and store.selected("liver") == "v0001"
-    assert "v0001" in panel.message.text() and "selected" in panel.message.text()
+    assert "liver v1" in panel.message.text() and "selected" in panel.message.text()
     qtbot.wait(20)
     assert (panel.rollback_button.y(), panel.sizeHint().height()) == layout_before

@@ -45,10 +45,11 @@ def test_the_banner_waits_while_the_mouse_is_over_it(window, qtbot) -> None:
 
 def test_retrain_report_stays_until_dismissed(window, qtbot) -> None:
     report = SimpleNamespace(base_metrics={"iou": 0.5}, new_metrics={"iou": 0.6}, n_train=3, n_val=1, folds=1,
-                             steps=10, seconds=2.0, stopped="completed", improved=False, version=None)
+                             steps=10, seconds=2.0, stopped="completed", improved=False, version=None,
+                             selected=False, path=None, gains=None)
     qtbot.mouseMove(window.canvas.viewport())      # the pointer away from where the banner shows
     window.retrain_controller.show_report(report)
-    assert window.notice.isVisible() and "0.500 → 0.600" in window.notice.text
+    assert window.notice.isVisible() and "IoU 0.50 before, 0.60 after" in window.notice.text
     assert window.notice.sticky
     window.notice.show_message("passing", "info", timeout_ms=50, sticky=True)
     qtbot.wait(250)

@@ -38,20 +38,28 @@ def _correct_all(window) -> None:
 
 
 def test_retrain_in_the_window_keeps_to_the_cores_choice(store_window, qtbot) -> None:
+    from ukan_core.lineage import lineage_display, project_lineage
+
     _correct_all(store_window)
     store_window.retrain_panel.budget.setValue(0.05)
     with qtbot.waitSignal(store_window.job_finished, timeout=180_000, check_params_cb=lambda k: k == "retrain"):
         store_window.findChild(QAction, "actionRetrain").trigger()
     store = ModelStore()
-    assert [v.version for v in store.versions("tiny-ukan")] == ["v0001", "v0002"]  # every run adds a version
-    selected = f"tiny-ukan/{store.selected('tiny-ukan')}"
-    assert store_window.models_panel.current_ref() == selected
+    lineage = project_lineage(store_window.session.folder)
+    assert [v.version for v in store.versions("tiny-ukan")] == ["v0001"]   # the base lineage is untouched
+    new = store.version_info(lineage, "v0001")                            # the folder's own lineage
+    assert new.metadata.get("parent") == "tiny-ukan/v0001"
     text = store_window.retrain_panel.report.text()
-    if selected == "tiny-ukan/v0002":
-        assert "New version tiny-ukan/v0002 selected" in text, text
+    assert "early_stop" not in text and "Mean IoU per image" in text, text
+    shown = lineage_display(lineage, "v0001")
+    if store_window.session.model_ref() == f"{lineage}/v0001":
+        assert store_window.models_panel.current_ref() == f"{lineage}/v0001"
+        assert f"{shown} is now this folder's model" in text, text
     else:
-        assert selected == "tiny-ukan/v0001"
-        assert "did not score better; v0001 stays selected" in text, text
+        assert store_window.session.model_ref() is None
+        assert store_window.models_panel.current_ref() == "tiny-ukan/v0001"
+        assert "No clear gain — kept the previous model" in text, text
+        assert f"{shown} is saved; tiny-ukan v1 stays in use" in text, text
 
 
 def _report(selected: bool, improved: bool) -> Any:
@@ -71,9 +79,13 @@ def test_the_verdict_says_what_the_core_chose(store_window, selected: bool) -> N
     store_window.retrain_controller.show_report(_report(selected=selected, improved=selected))
     text = store_window.retrain_panel.report.text()
     if selected:
-        assert "New version tiny-ukan/v0001 selected" in text
+        assert "tiny-ukan v1 is now this folder's model" in text
+        assert "Clear gain: the new model is now in use." in text
         assert store_window.notice.property("kind") == "success"
+        assert store_window.session.store.model_ref == "tiny-ukan/v0001"   # recorded for the open folder
     else:
-        assert "did not score better; v0001 stays selected" in text
+        assert "tiny-ukan v1 stays in use" in text
+        assert "No clear gain — kept the previous model" in text
         assert store_window.notice.property("kind") == "info"
-    assert "0.500 → " in text
+        assert store_window.session.store.model_ref is None
+    assert "IoU 0.50 before, 0.60 after" in text or "IoU 0.50 before, 0.40 after" in text

@@ -1,7 +1,9 @@
 """Retrain: the folder's corrections (saved first) → RetrainWorker → report → the selector follows.
 
-The core decides whether the new version is selected (a gain beyond the noise); the window
-only shows that choice and never changes the store's selection itself.
+As `ukan_core.lineage.finetune_folder` does, the new version goes into the folder's own lineage
+(`project_lineage`, its parent recorded) and, when the core selects it (a clear gain beyond the
+noise), becomes the model the folder records. The window only shows that choice and never
+changes the store's selection itself.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class RetrainController(QObject):
         self.session, self.jobs, self.panel, self.models = session, jobs, panel, models
         self.settings, self.feedback = settings, feedback
         self.base = ""   # the model the running (or last) Retrain started from
+        self.folder: Path | None = None   # the folder the running (or last) Retrain learns from
         panel.retrain_requested.connect(self.retrain)
         jobs.progressed.connect(self._on_job_progressed)
         jobs.failed.connect(self._on_job_failed)
@@ -55,31 +58,53 @@ class RetrainController(QObject):
             return False
         if self.jobs.is_busy(KIND):
             return False
+        from ukan_core.lineage import project_lineage
+
         self.panel.clear()
-        self.base = model
+        self.base, self.folder = model, self.session.folder
         items = self.session.corrected_items()   # saved first, then a snapshot
-        worker = RetrainWorker(model, items, device=self.settings.device, budget_s=budget_s, recipe=recipe)
+        worker = RetrainWorker(model, items, device=self.settings.device, budget_s=budget_s, recipe=recipe,
+                               lineage=project_lineage(self.folder))
         worker.succeeded.connect(self.show_report)
         return self.jobs.start(KIND, worker)
 
     @Slot(object)
     def show_report(self, report: Any) -> None:
-        """Show the report; the selector follows the core's choice (a new version is selected only if it improved)."""
+        """Show the report; the selector follows the core's choice (a new version is selected only if it
+        improved) and a selected version becomes the retrained folder's model."""
         self.panel.show_report(report)
         version = getattr(report, "version", None)
         new_ref = getattr(version, "ref", None)
+        shown = shown_ref(new_ref) if new_ref else ""
+        here = self.folder is None or self.folder == self.session.folder
         if new_ref and getattr(report, "selected", False):
-            self.models.refresh(prefer=new_ref)
-            verdict = f"New version {new_ref} selected; the previous model is one click away (Roll back)."
+            self._record_for_folder(new_ref)
+            if here:
+                self.models.refresh(prefer=new_ref)
+            verdict = f"{shown} is now this folder's model; the previous one is one click away (Roll back)."
             kind = "success"
         else:
-            self.models.refresh(prefer=self.base)
-            verdict = (f"The new version {new_ref} did not score better; {Path(self.base).name} stays selected "
-                       f"(pick {new_ref} in the Model panel to use it anyway).") if new_ref else \
-                "No new version was saved; the previous model stays selected."
+            if here:
+                self.models.refresh(prefer=self.base)
+            verdict = (f"{shown} is saved; {shown_ref(self.base)} stays in use "
+                       f"(pick {shown} in the Model panel to use it anyway).") if new_ref else \
+                "No new version was saved; the previous model stays in use."
             kind = "info"
         report_text = self.panel.add_verdict(verdict)
         self.feedback.show_notice(report_text.replace("\n", " · "), kind, sticky=True)
+
+    def _record_for_folder(self, ref: str) -> None:
+        """The folder that was retrained uses `ref` from now on (through the session when it is open)."""
+        from ukan_core.errors import UkanError
+        from ukan_core.lineage import record_folder_model
+
+        try:
+            if self.folder is None or self.folder == self.session.folder:
+                self.session.set_model_ref(ref)
+            else:   # another folder was opened meanwhile: its own index, not the open session's
+                record_folder_model(self.folder, ref)
+        except (UkanError, OSError) as exc:
+            self.feedback.show_error(f"{ref}: not recorded as the folder's model ({exc})")
 
     @Slot(str, object)
     def _on_job_progressed(self, kind: str, progress: Progress) -> None:
@@ -97,3 +122,10 @@ class RetrainController(QObject):
     def _on_job_cancelled(self, kind: str) -> None:
         if kind == KIND:
             self.panel.show_message(cancelled_text(kind))
+
+
+def shown_ref(ref: str) -> str:
+    """A model as people read it: "mri-brain v1" for a store version, the file name for a file."""
+    from ukan_core.lineage import lineage_display
+
+    return Path(ref).name if Path(ref).is_file() else lineage_display(ref)

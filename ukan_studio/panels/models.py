@@ -40,6 +40,7 @@ class ModelsPanel(QWidget):
     """Emits model_changed(ref) when the user picks another model or version."""
 
     model_changed = Signal(str)
+    user_chose = Signal(str)                           # ref: the user picked this model (not a refresh)
     failed = Signal(str)
     exported = Signal(str)   # one line: what was written where
     version_chosen = Signal(str, str)                  # model name, version: the user picked a stored version
@@ -134,6 +135,16 @@ class ModelsPanel(QWidget):
     def add_model_file(self, path: str | Path) -> None:
         """Offer the model file `path` and select it."""
         self.refresh(prefer=str(Path(path)))
+        if self.current_ref():
+            self.user_chose.emit(self.current_ref())
+
+    def show_folder_model(self, ref: str | None) -> None:
+        """Select the model a folder records (`ref`: name/version, a lineage name or a file), else the
+        bundled default; never the previous folder's model."""
+        if ref and "/" not in ref and "\\" not in ref and not Path(ref).is_file():
+            self.refresh(prefer="", selected_of=ref)   # a lineage name: its selected version
+        else:
+            self.refresh(prefer=ref or "")
 
     def select_ref(self, ref: str) -> None:
         index = next((i for i, c in enumerate(self._choices) if c.ref == ref), -1)
@@ -193,6 +204,8 @@ class ModelsPanel(QWidget):
         """The store moved `name` back: select what it selects now and say so."""
         self.refresh(selected_of=name)
         now = self.current_choice()
+        if now is not None:
+            self.user_chose.emit(now.ref)
         self.message.setText(f"Rolled back: {now.label if now else 'no model'} is selected now "
                              f"({previous_label} stays in the list).")
 
@@ -204,6 +217,8 @@ class ModelsPanel(QWidget):
             self.version_chosen.emit(choice.name, choice.version)
         self._show_info()
         self.model_changed.emit(self.current_ref())
+        if choice is not None:
+            self.user_chose.emit(choice.ref)
 
     @Slot()
     def _on_refresh_clicked(self) -> None:

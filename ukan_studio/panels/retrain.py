@@ -201,20 +201,11 @@ def _first_number(extra: dict[str, Any], keys: tuple[str, ...]) -> float | None:
 
 
 def describe_report(report: Any) -> str:
-    """A few lines from the engine's FinetuneReport: before → after on held-out corrections."""
-    base = getattr(report, "base_metrics", None) or {}
-    new = getattr(report, "new_metrics", None) or {}
-    parts = []
-    if isinstance(base.get("iou"), (int, float)) and isinstance(new.get("iou"), (int, float)):
-        parts.append(f"IoU on held-out corrected images: {base['iou']:.3f} → {new['iou']:.3f}")
-    if isinstance(base.get("f1"), (int, float)) and isinstance(new.get("f1"), (int, float)):
-        parts.append(f"F1: {base['f1']:.3f} → {new['f1']:.3f}")
-    n_train, n_val, folds = (getattr(report, k, None) for k in ("n_train", "n_val", "folds"))
-    if n_train is not None:
-        how = f"{folds}-fold check" if folds and folds > 1 else f"{n_val} held out"
-        seconds = getattr(report, "seconds", 0.0) or 0.0
-        parts.append(f"{n_train} image(s) trained, {how}, {getattr(report, 'steps', 0)} steps in {seconds:.0f} s")
-    stopped = getattr(report, "stopped", "completed")
-    if stopped and stopped != "completed":
-        parts.append(f"Stopped: {stopped}")
-    return "\n".join(parts) if parts else str(report)
+    """The engine's FinetuneReport in plain words (`report_lines`): n, before/after per image, the
+    spread of the change and the verdict, one sentence a line."""
+    from ukan_core.training.report import report_lines
+
+    try:
+        return "\n".join(report_lines(report))
+    except (AttributeError, TypeError, ValueError):   # not a FinetuneReport: say what came back
+        return str(report)

@@ -22,6 +22,7 @@ POLL_S = 0.1
 class RetrainWorker(Worker):
     """Runs finetune(base, corrected pairs, ...) and returns its FinetuneReport.
 
+    `lineage` is the store name the new version goes into (the folder's `project_lineage`).
     `items` is a snapshot of the session's corrected images taken on the GUI thread (so the
     per-user store of a read-only folder is honoured too). Progress reports carry the loss and
     held-out IoU in `extra` for the live plot.
@@ -30,10 +31,10 @@ class RetrainWorker(Worker):
     name = "Retrain"
 
     def __init__(self, base: str, items: list[CorrectedItem], *, device: str = "auto",
-                 budget_s: float | None = None, recipe: Any = None) -> None:
+                 budget_s: float | None = None, recipe: Any = None, lineage: str | None = None) -> None:
         super().__init__()
         self._base, self._items, self._device = base, list(items), device
-        self._budget_s, self._recipe = budget_s, recipe
+        self._budget_s, self._recipe, self._lineage = budget_s, recipe, lineage
 
     def run(self) -> Any:
         from ukan_core.data.folders import Pair
@@ -44,6 +45,8 @@ class RetrainWorker(Worker):
         options: dict[str, Any] = {"budget_s": self._budget_s, "device": self._device or "auto"}
         if self._recipe is not None:
             options["recipe"] = self._recipe
+        if self._lineage:
+            options["name"] = self._lineage   # the folder's own lineage: the base is recorded as its parent
         process = TrainingProcess(self._base, pairs, options)
         try:
             while True:
