@@ -23,6 +23,10 @@ class Recipe:
     steps (None: once per epoch); `patience` stops after that many validations without a better
     pooled IoU (None: never). The best weights by validation pooled IoU are always kept.
     `budget_s` is a default wall-clock budget (a caller's explicit budget wins).
+    `affine` adds small random rotations/scalings/shifts to the augmentation. `train_size`
+    (fine-tuning only) trains at up to that many pixels a side, never above the images' own
+    size nor below the base model's input size (None: the base model's size); the model then
+    records the size it was trained at, and predicts at it.
     """
 
     name: str = "paper"
@@ -45,6 +49,8 @@ class Recipe:
     amp: bool = True
     fast_kan: bool = True
     channels_last: bool = True
+    affine: bool = False
+    train_size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists), stored in checkpoint metadata."""
