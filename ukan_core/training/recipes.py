@@ -78,10 +78,13 @@ FINETUNE = Recipe(
     val_every_steps=10,
     patience=4,
     budget_s=120.0,
+    train_size=256,
 )
 """Few corrected images on top of a trained model: gentler KAN rate (1e-3 rather than the paper's
 1e-2, which moves a trained model far in a few steps), batch ≤ 4, at most 300 steps and 2 minutes,
-validation every 10 steps, stop after 4 validations without gain, keep the best."""
+validation every 10 steps, stop after 4 validations without gain, keep the best. Trains at up to
+256² (the images' own size when smaller, never below the base's): a 128² model fine-tuned at 256²
+gives far better outlines on new domains than at 128² (see `tests/benchmarks/bench_retrain_quality.py`)."""
 
 RECIPES: dict[str, Recipe] = {"paper": PAPER, "finetune": FINETUNE}
 
