@@ -7,6 +7,8 @@ network input has the same size are batched; inference runs under `torch.inferen
 the device `pick_device` chooses, through the models' fast inference copy when it is available.
 The three steps are public (`prepare`, `forward`, `restore`) so that a folder pipeline can prepare
 on other threads, and an ONNX Runtime runner (`ukan_core.onnx_runtime`) can replace `forward` alone.
+Two options, off by default: flip test-time augmentation (in `forward`, so the folder pipeline
+gets it too) and mask clean-up (`ukan_core.postprocess`, applied by `to_mask`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class Segmenter:
     images (3 passes). `postprocess` (a `ukan_core.postprocess.PostProcess`; None: off) cleans
     the label masks of `predict_mask` / `predict_mask_batch`; probabilities are never changed by it.
     """
+
+    tta: bool = False                       # class defaults, for subclasses that replace __init__
+    postprocess: PostProcess | None = None
 
     def __init__(self, model: nn.Module, info: dict[str, Any] | None = None, device: str | torch.device = "auto",
                  batch_size: int = 4, *, optimize: bool = True, tta: bool = False,

@@ -32,7 +32,7 @@ def training_preprocessing(base: Preprocessing, recipe: Recipe, pairs: Sequence[
 
 
 def image_size(pair: Any) -> tuple[int, int]:
-    """(H, W) of a pair's image (decodes it: a few images, once per fine-tune)."""
+    """(H, W) of a pair's image (decodes it once more: milliseconds for the few images of a fine-tune)."""
     from ukan_core.data.folders import load_pair
 
     image, _ = load_pair(pair)
