@@ -7,6 +7,8 @@ network input has the same size are batched; inference runs under `torch.inferen
 the device `pick_device` chooses, through the models' fast inference copy when it is available.
 The three steps are public (`prepare`, `forward`, `restore`) so that a folder pipeline can prepare
 on other threads, and an ONNX Runtime runner (`ukan_core.onnx_runtime`) can replace `forward` alone.
+Two options, off by default: flip test-time augmentation (in `forward`, so the folder pipeline
+gets it too) and mask clean-up (`ukan_core.postprocess`, applied by `to_mask`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from ukan_core.errors import UkanError
 from ukan_core.io.images import ImageData, to_rgb8
+from ukan_core.postprocess import PostProcess, clean_mask
 from ukan_core.preprocess import Preprocessing, network_size, prepare, restore
 from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 
@@ -33,10 +36,17 @@ class Segmenter:
 
     The model is moved to the chosen device and put in eval mode; `optimize=True` runs a fast
     inference copy of it (`ukan_core.models.fast`), so later changes to the model are not seen.
+    `tta=True` averages the probabilities of the image and its horizontal and vertical mirror
+    images (3 passes). `postprocess` (a `ukan_core.postprocess.PostProcess`; None: off) cleans
+    the label masks of `predict_mask` / `predict_mask_batch`; probabilities are never changed by it.
     """
 
+    tta: bool = False                       # class defaults, for subclasses that replace __init__
+    postprocess: PostProcess | None = None
+
     def __init__(self, model: nn.Module, info: dict[str, Any] | None = None, device: str | torch.device = "auto",
-                 batch_size: int = 4, *, optimize: bool = True) -> None:
+                 batch_size: int = 4, *, optimize: bool = True, tta: bool = False,
+                 postprocess: PostProcess | None = None) -> None:
         from ukan_core.device import pick_device
 
         architecture = getattr(model, "architecture", None)
@@ -52,6 +62,8 @@ class Segmenter:
         if self.input_channels not in (1, 3):
             raise UkanError(f"{_model_label(info)}: models with {self.input_channels} input channels "
                             f"are not supported (1 or 3)")
+        self.tta = bool(tta)
+        self.postprocess = postprocess
         self.model = model.to(self.device).eval()
         self._network = _inference_copy(self.model) if optimize else self.model
 
@@ -77,7 +89,12 @@ class Segmenter:
 
     def predict_mask(self, image: ImageLike, threshold: float = 0.5) -> np.ndarray:
         """(H, W) uint8 labels: 0/1 for one class; 0..C (0 = background) for C classes."""
-        return probabilities_to_mask(self.predict(image), threshold)
+        return self.to_mask(self.predict(image), threshold)
+
+    def to_mask(self, prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        """(H, W) uint8 labels of (C, H, W) probabilities, cleaned by `postprocess` when it is set."""
+        mask = probabilities_to_mask(prob, threshold)
+        return mask if self.postprocess is None else clean_mask(mask, self.postprocess)
 
     def predict_batch(self, images: Sequence[ImageLike], *, progress: ProgressCallback = no_progress,
                       cancel: CancelToken = NEVER) -> list[np.ndarray]:
@@ -109,8 +126,13 @@ class Segmenter:
         import torch
 
         with torch.inference_mode():
-            logits = self._network(torch.from_numpy(np.ascontiguousarray(x)).to(self.device))
-            return torch.sigmoid(logits.float()).cpu().numpy()
+            batch = torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+            prob = torch.sigmoid(self._network(batch).float())
+            if self.tta:  # mirror, predict, mirror back: the model was trained with flips
+                for dims in ((3,), (2,)):
+                    prob += torch.sigmoid(self._network(batch.flip(dims)).float()).flip(dims)
+                prob /= 3.0
+            return prob.cpu().numpy()
 
     def restore(self, prob: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
         """(C, h, w) network probabilities -> (C, H, W) float32 at the image's (H, W); thread-safe."""
@@ -120,7 +142,7 @@ class Segmenter:
                            progress: ProgressCallback = no_progress,
                            cancel: CancelToken = NEVER) -> list[np.ndarray]:
         """`predict_mask` for each image, batched."""
-        return [probabilities_to_mask(p, threshold)
+        return [self.to_mask(p, threshold)
                 for p in self.predict_batch(images, progress=progress, cancel=cancel)]
 
 

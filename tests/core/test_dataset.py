@@ -95,3 +95,32 @@ def test_studio_label_masks_give_one_channel_per_class(tmp_path: Path) -> None:
     assert np.array_equal(y[0], labels == 1) and np.array_equal(y[1], labels == 2)
     _, binary = SegmentationDataset([pair], Preprocessing(input_size=(32, 32)), num_classes=1)[0]
     assert np.array_equal(binary[0], labels > 0), "a one-class model learns every label as foreground"
+
+
+def test_pair_weights_come_with_each_item_and_bad_weights_are_refused(tmp_path: Path) -> None:
+    write_synthetic_dataset(tmp_path, 3, seed=5, size=64)
+    pairs = scan_labelled_folder(tmp_path)
+    pre = Preprocessing(mode="standard", input_size=(64, 64))
+    dataset = SegmentationDataset(pairs, pre, weights=[1.0, 0.5, 0.25])
+    x, y, w = dataset[1]
+    assert x.shape == (3, 64, 64) and y.shape == (1, 64, 64) and float(w) == 0.5
+    batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=3)))
+    assert batch[2].tolist() == [1.0, 0.5, 0.25]
+    with pytest.raises(ValueError, match="one weight per pair"):
+        SegmentationDataset(pairs, pre, weights=[1.0])
+    with pytest.raises(ValueError, match="at least 0"):
+        SegmentationDataset(pairs, pre, weights=[1.0, float("nan"), -1.0])
+
+
+def test_affine_augmentation_moves_labels_without_new_values(tmp_path: Path) -> None:
+    write_synthetic_dataset(tmp_path, 4, seed=6, size=64)
+    pairs = scan_labelled_folder(tmp_path)
+    pre = Preprocessing(mode="standard", input_size=(64, 64))
+    flat = SegmentationDataset(pairs, pre, augment=True, seed=1)
+    warped = SegmentationDataset(pairs, pre, augment=True, seed=1, affine=True)
+    changed = 0
+    for i in range(len(pairs)):
+        _, y = warped[i]
+        assert set(torch.unique(y).tolist()) <= {0.0, 1.0}
+        changed += int(not torch.equal(y, flat[i][1]))
+    assert changed >= 1  # the affine step moved at least one mask beyond what rot90/flips give

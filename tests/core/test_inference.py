@@ -133,3 +133,41 @@ def test_from_name_or_path_and_a_diffusion_model_is_refused(tmp_path: Path) -> N
                                                "embed_dims": [32, 32, 32]})
     with pytest.raises(UkanError, match="cannot segment"):
         Segmenter(diffusion, {}, device="cpu")
+
+
+def test_flip_tta_averages_the_mirrored_predictions() -> None:
+    model = tiny()
+    image = rgb(64, 64, seed=3)
+    plain = Segmenter(model, info_for("resize"), device="cpu", optimize=False)
+    tta = Segmenter(model, info_for("resize"), device="cpu", optimize=False, tta=True)
+    expected = (plain.predict(image) + plain.predict(image[:, ::-1])[:, :, ::-1]
+                + plain.predict(image[::-1])[:, ::-1]) / 3
+    got = tta.predict(image)
+    assert np.allclose(got, expected, atol=1e-5)
+    assert not np.allclose(got, plain.predict(image), atol=1e-4)
+
+
+def test_post_processing_cleans_masks_only_when_asked() -> None:
+    from ukan_core.postprocess import DEFAULT
+
+    class Blobs(torch.nn.Module):
+        """A stand-in network: one large square, a small island and a hole in its logits."""
+
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.config, self.architecture = model.config, "ukan"
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            logits = torch.full((x.shape[0], 1, *x.shape[2:]), -5.0)
+            logits[:, :, 8:40, 8:40] = 5.0
+            logits[:, :, 20:24, 20:24] = -5.0   # hole
+            logits[:, :, 50:53, 50:53] = 5.0    # island
+            return logits
+
+    network = Blobs(tiny())
+    raw = Segmenter(network, info_for("resize"), device="cpu", optimize=False).predict_mask(rgb(64, 64))
+    cleaned = Segmenter(network, info_for("resize"), device="cpu", optimize=False,
+                        postprocess=DEFAULT).predict_mask_batch([rgb(64, 64)])[0]
+    assert raw[51, 51] == 1 and raw[21, 21] == 0
+    assert cleaned[51, 51] == 0 and cleaned[21, 21] == 1
+    assert cleaned[8:40, 8:40].all()

@@ -109,3 +109,17 @@ def test_metrics_and_io_stay_torch_free() -> None:
             "sys.exit('torch' in sys.modules)")
     repo = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=repo).returncode == 0
+
+
+def test_weighted_bce_dice_loss() -> None:
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 1, 16, 16, generator=g)
+    target = (torch.rand(3, 1, 16, 16, generator=g) > 0.6).float()
+    loss = BCEDiceLoss()
+    assert torch.allclose(loss(logits, target, torch.ones(3)), loss(logits, target), atol=1e-6)
+    # weight 0 leaves a sample out; equal weights on the rest give their unweighted loss
+    assert torch.allclose(loss(logits, target, torch.tensor([1.0, 0.0, 1.0])), loss(logits[[0, 2]], target[[0, 2]]),
+                          atol=1e-6)
+    # doubling a sample's weight counts it twice
+    doubled = loss(logits[[0, 0, 1]], target[[0, 0, 1]])
+    assert torch.allclose(loss(logits[:2], target[:2], torch.tensor([2.0, 1.0])), doubled, atol=1e-6)

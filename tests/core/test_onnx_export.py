@@ -69,6 +69,8 @@ def test_onnx_runtime_equals_torch_within_1e_4(tmp_path: Path, capsys: pytest.Ca
         assert np.abs(ours - theirs).max() < 1e-4
     x = np.random.default_rng(0).standard_normal((3, 3, 64, 96)).astype(np.float32)   # batch 3, another size
     assert np.abs(onnx_seg.forward(x) - torch_seg.forward(x)).max() < 1e-4
+    ours, theirs = onnx_seg.predict_mask(pictures[0]), torch_seg.predict_mask(pictures[0])  # masks too
+    assert ours.shape == theirs.shape and (ours != theirs).mean() < 0.001
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -81,3 +81,21 @@ def test_bundled_samples_are_the_documented_synthetic_images(tmp_path: Path) -> 
         # Equal up to OpenCV's last-bit differences between CPU types.
         diff = np.abs(read_mask(old).astype(int) - read_mask(new).astype(int))
         assert diff.mean() < 0.5, old.name
+
+
+def test_inverted_style_has_bright_lesions_and_the_cli_offers_every_style(tmp_path: Path) -> None:
+    from ukan_core.cli.synth import STYLE_NAMES
+    from ukan_core.data.synthetic import STYLES
+
+    assert STYLE_NAMES == tuple(STYLES)
+    brighter = lesions = 0
+    for i in range(12):
+        image, mask = generate_case(np.random.default_rng([0, i]), 128, "inverted")
+        assert set(np.unique(mask)) <= {0, 1}
+        if mask.sum() > 20:
+            lesions += 1
+            brighter += int(image[mask == 1].mean() > image[mask == 0].mean())
+    assert lesions >= 8 and brighter == lesions
+    again, _ = generate_case(np.random.default_rng([0, 3]), 128, "inverted")
+    assert np.array_equal(again, generate_case(np.random.default_rng([0, 3]), 128, "inverted")[0])
+    assert main(["synth", "--n", "1", "--out", str(tmp_path / "i"), "--size", "64", "--style", "inverted"]) == 0

@@ -6,6 +6,9 @@ import argparse
 import sys
 import time
 
+# The names of `ukan_core.data.synthetic.STYLES` (not imported here: the CLI starts without cv2).
+STYLE_NAMES = ("default", "alt", "inverted")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,8 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--size", type=int, default=256, help="image size in pixels (default 256)")
-    parser.add_argument("--style", default="default", choices=("default", "alt"),
-                        help="imaging domain: 'alt' changes speckle, contrast, lesions and field of view")
+    parser.add_argument("--style", default="default", choices=STYLE_NAMES,
+                        help="imaging domain: 'alt' changes speckle, contrast, lesions and field of view; "
+                        "'inverted' is a linear probe with finer speckle, rounder lesions and inverted grey levels")
     parser.set_defaults(func=run)
 
 

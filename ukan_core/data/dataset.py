@@ -26,11 +26,21 @@ class SegmentationDataset(Dataset):
     With fit "pad" the pairs are still resized to `input_size` (a batch needs one size); the
     padding then only applies at inference to images of other sizes. A mask whose size differs
     from its image raises DatasetError naming both files (when the pair is first read).
+    `affine` adds small random rotations, scalings and shifts to the augmentation. With
+    `weights` (one per pair, e.g. below 1 for masks a user only accepted rather than corrected)
+    each item is (image, mask, weight) and the loss weighs that pair's pixels by it.
     """
 
     def __init__(self, pairs: Sequence[Pair], preprocessing: Preprocessing, *, augment: bool = False,
-                 seed: int = 0, cache: bool = True, num_classes: int = 1, input_channels: int = 3) -> None:
+                 seed: int = 0, cache: bool = True, num_classes: int = 1, input_channels: int = 3,
+                 affine: bool = False, weights: Sequence[float] | None = None) -> None:
         self.pairs = list(pairs)
+        if weights is not None and len(weights) != len(self.pairs):
+            raise ValueError(f"{len(weights)} weights for {len(self.pairs)} pairs: give one weight per pair")
+        if weights is not None and any(not (float(w) >= 0.0) for w in weights):
+            raise ValueError("pair weights must be numbers of at least 0")
+        self.weights = None if weights is None else [float(w) for w in weights]
+        self.affine = affine
         self.preprocessing = preprocessing
         self.augment = augment
         self.seed = seed
@@ -59,11 +69,11 @@ class SegmentationDataset(Dataset):
             self._cache[index] = (image, label)
         return image, label
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         image, label = self.resized(index)
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            image, label = augment_pair(image, label, rng)
+            image, label = augment_pair(image, label, rng, affine=self.affine)
         x = prepare(image, self.preprocessing)  # (3, h, w) float32
         if self.input_channels == 1:
             x = x[:1]  # grey models see channel 0, as `Segmenter` feeds them
@@ -71,4 +81,7 @@ class SegmentationDataset(Dataset):
             target = (label > 0)[None].astype(np.float32)  # every labelled class is the foreground
         else:
             target = np.stack([(label == k + 1) for k in range(self.num_classes)]).astype(np.float32)
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(target)
+        item = (torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(target))
+        if self.weights is not None:
+            return (*item, torch.tensor(self.weights[index], dtype=torch.float32))
+        return item

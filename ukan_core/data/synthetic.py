@@ -40,6 +40,8 @@ class SyntheticStyle:
     gain_db: float = 0.0
     fan: bool = False                  # curvilinear (sector) field of view instead of linear
     max_lesions: int = 2
+    invert: bool = False               # contrast inversion: dark becomes bright (e.g. another modality's look)
+    aspect: tuple[float, float] = (0.5, 0.95)              # lesion height / width
 
 
 STYLES: dict[str, SyntheticStyle] = {
@@ -50,6 +52,13 @@ STYLES: dict[str, SyntheticStyle] = {
         speckle_size=1.4, looks=1, dynamic_range_db=46.0, tissue_contrast=0.8,
         lesion_brightness=(0.03, 0.12), lesion_radius=(0.11, 0.22), irregularity=(0.1, 0.35),
         attenuation=0.7, gain_db=3.0, fan=True, max_lesions=1,
+    ),
+    # A third domain: linear probe, fine compounded speckle, rounder and larger lesions, and the
+    # grey levels inverted, so lesions are bright on darker tissue.
+    "inverted": SyntheticStyle(
+        speckle_size=0.7, looks=3, dynamic_range_db=30.0, tissue_contrast=1.2,
+        lesion_brightness=(0.02, 0.08), lesion_radius=(0.1, 0.2), irregularity=(0.02, 0.2),
+        attenuation=1.0, gain_db=-2.0, fan=False, max_lesions=2, invert=True, aspect=(0.75, 1.0),
     ),
 }
 
@@ -84,6 +93,8 @@ def generate_case(rng: np.random.Generator, size: int = 256, style: str | Synthe
     envelope = np.sqrt(echo) * _speckle(rng, h, w, st.speckle_size * scale, st.looks)
     decibels = 20.0 * np.log10(envelope + 1e-4) + st.gain_db
     image = np.clip((decibels + 0.6 * st.dynamic_range_db) / st.dynamic_range_db, 0.0, 1.0)
+    if st.invert:
+        image = 1.0 - image
     if st.fan:
         fov = _fan(h, w)
         image *= fov
@@ -199,7 +210,7 @@ def _tissue(rng: np.random.Generator, h: int, w: int, st: SyntheticStyle) -> np.
 def _lesion_mask(rng: np.random.Generator, h: int, w: int, st: SyntheticStyle) -> np.ndarray:
     """A filled, irregular closed contour: an ellipse whose radius is perturbed by random harmonics."""
     radius = rng.uniform(*st.lesion_radius) * min(h, w)
-    aspect = rng.uniform(0.5, 0.95)  # wider than tall, as most breast lesions
+    aspect = rng.uniform(*st.aspect)  # by default wider than tall, as most breast lesions
     angle = rng.uniform(-0.4, 0.4)
     cx = rng.uniform(0.22, 0.78) * w
     cy = rng.uniform(0.35, 0.7) * h

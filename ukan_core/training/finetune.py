@@ -117,6 +117,7 @@ def finetune(
     out: Path | None = None,
     save: bool = True,
     select: bool | None = None,
+    weights: Sequence[float] | None = None,
 ) -> FinetuneReport:
     """Train a copy of `base` on corrected `pairs`; the base itself is never modified.
 
@@ -135,16 +136,22 @@ def finetune(
     written. The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by
     all the runs, the cross-validation included, and the progress ETA counts the runs still to
     come within it.
+    `weights` (one per pair, default all 1) weighs each pair in the training loss, e.g. 1 for a
+    mask the user corrected and less for a prediction the user only accepted. The new model is
+    trained, and records its input size, at `training_preprocessing` (the recipe's `train_size`).
     """
     from ukan_core.store import check_model_name, valid_model_name
 
     from ukan_core.preprocess import Preprocessing
     from ukan_core.training.publish import publish, training_metadata
+    from ukan_core.training.resolution import training_preprocessing
     from ukan_core.training.trainer import fit
 
     progress = progress or no_progress
     cancel = cancel or NEVER
     pairs = list(pairs)
+    if weights is not None and len(weights) != len(pairs):
+        raise ValueError(f"fine-tune: {len(weights)} weights for {len(pairs)} pairs; give one weight per pair")
     if len(pairs) < MIN_PAIRS:
         raise DatasetError(
             f"fine-tune: need at least {MIN_PAIRS} corrected images (one to learn from, one to check), got {len(pairs)}"
@@ -155,7 +162,8 @@ def finetune(
     budget_s = budget_s if budget_s is not None else recipe.budget_s
     base_model, info, label = resolve_base(base)
     target_name = name or valid_model_name(str(info.get("name") or Path(label).stem))
-    preprocessing = Preprocessing.from_dict(info.get("preprocessing"))
+    base_preprocessing = Preprocessing.from_dict(info.get("preprocessing"))
+    preprocessing = training_preprocessing(base_preprocessing, recipe, pairs)
     recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, 4))
     plan = fold_plan(len(pairs), seed, recipe.val_fraction)
     runs = len(plan) + (1 if len(plan) > 1 else 0)
@@ -166,13 +174,14 @@ def finetune(
     for i, (train_idx, val_idx) in enumerate(plan):
         train_pairs = [pairs[j] for j in train_idx]
         val_pairs = [pairs[j] for j in val_idx]
-        base_scores.append(_score(base_model, val_pairs, preprocessing, device))
+        base_scores.append(_score(base_model, val_pairs, base_preprocessing, device))
         model = copy.deepcopy(base_model)
         result = fit(
             model, train_pairs, val_pairs, recipe, preprocessing=preprocessing, device=device,
             progress=_run_progress(progress, i, runs, f"fold {i + 1}/{len(plan)}" if len(plan) > 1 else "fine-tune",
                                    started, budget_s),
             cancel=cancel, budget_s=_share(budget_s, started, runs - i), seed=seed + i,
+            train_weights=_pick(weights, train_idx),
         )
         steps += result.steps
         best_steps.append(result.best_step)
@@ -187,6 +196,7 @@ def finetune(
             model, pairs, [], final_recipe, preprocessing=preprocessing, device=device,
             progress=_run_progress(progress, runs - 1, runs, "all pairs", started, budget_s),
             cancel=cancel, budget_s=_share(budget_s, started, 1), seed=seed + len(plan),
+            train_weights=None if weights is None else list(weights),
         )
         steps += result.steps
     base_metrics, new_metrics = _mean(base_scores), _mean(new_scores)
@@ -224,6 +234,10 @@ def _per_image(scores: dict[str, Any], n: int) -> list[float]:
     """The per-image IoUs of a score dict (its pooled IoU for each image when it has none)."""
     values = scores.get("per_image_iou")
     return [float(v) for v in values] if values is not None else [float(scores["iou"])] * n
+
+
+def _pick(weights: Sequence[float] | None, indices: Sequence[int]) -> list[float] | None:
+    return None if weights is None else [float(weights[j]) for j in indices]
 
 
 def _mean(scores: list[dict[str, float]]) -> dict[str, float]:

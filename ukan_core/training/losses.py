@@ -15,16 +15,23 @@ class BCEDiceLoss(nn.Module):
     Soft Dice per sample = (2·Σσ(x)·y + 1e-5) / (Σσ(x) + Σy + 1e-5), summed over all channels
     and pixels of that sample. Note the official quirk: an empty target with a confident empty
     prediction still gives Dice ≈ 0, so the loss stays ≈ 1 on such images.
+    `weight` (B,) weighs each sample's BCE and Dice terms (a weighted mean over the batch);
+    None is the official unweighted loss, to the last bit.
     """
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         target = target.to(logits.dtype)
-        bce = F.binary_cross_entropy_with_logits(logits, target)
         n = logits.shape[0]
         prob = torch.sigmoid(logits).reshape(n, -1)
         tgt = target.reshape(n, -1)
         dice = (2.0 * (prob * tgt).sum(1) + SMOOTH) / (prob.sum(1) + tgt.sum(1) + SMOOTH)
-        return 0.5 * bce + (1 - dice.sum() / n)
+        if weight is None:
+            bce = F.binary_cross_entropy_with_logits(logits, target)
+            return 0.5 * bce + (1 - dice.sum() / n)
+        w = weight.to(logits.dtype).reshape(n)
+        total = w.sum().clamp_min(1e-8)
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none").reshape(n, -1).mean(1)
+        return 0.5 * (w * bce).sum() / total + (1 - (w * dice).sum() / total)
 
 
 class CEDiceLoss(nn.Module):

@@ -23,6 +23,10 @@ class Recipe:
     steps (None: once per epoch); `patience` stops after that many validations without a better
     pooled IoU (None: never). The best weights by validation pooled IoU are always kept.
     `budget_s` is a default wall-clock budget (a caller's explicit budget wins).
+    `affine` adds small random rotations/scalings/shifts to the augmentation. `train_size`
+    (fine-tuning only) trains at up to that many pixels a side, never above the images' own
+    size nor below the base model's input size (None: the base model's size); the model then
+    records the size it was trained at, and predicts at it.
     """
 
     name: str = "paper"
@@ -45,6 +49,8 @@ class Recipe:
     amp: bool = True
     fast_kan: bool = True
     channels_last: bool = True
+    affine: bool = False
+    train_size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists), stored in checkpoint metadata."""
@@ -72,10 +78,13 @@ FINETUNE = Recipe(
     val_every_steps=10,
     patience=4,
     budget_s=120.0,
+    train_size=256,
 )
 """Few corrected images on top of a trained model: gentler KAN rate (1e-3 rather than the paper's
 1e-2, which moves a trained model far in a few steps), batch ≤ 4, at most 300 steps and 2 minutes,
-validation every 10 steps, stop after 4 validations without gain, keep the best."""
+validation every 10 steps, stop after 4 validations without gain, keep the best. Trains at up to
+256² (the images' own size when smaller, never below the base's): a 128² model fine-tuned at 256²
+gives far better outlines on new domains than at 128² (see `tests/benchmarks/bench_retrain_quality.py`)."""
 
 RECIPES: dict[str, Recipe] = {"paper": PAPER, "finetune": FINETUNE}
 

@@ -90,15 +90,16 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
-def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images, masks) from a collated dataset batch (a tuple/list or a dict)."""
+def _unpack(batch: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(images, masks, per-sample weights or None) from a collated batch (a tuple/list or a dict)."""
     if isinstance(batch, dict):
-        images, masks = batch["image"], batch["mask"]
+        images, masks, weights = batch["image"], batch["mask"], batch.get("weight")
     else:
         images, masks = batch[0], batch[1]
+        weights = batch[2] if len(batch) > 2 else None
     if masks.dim() == 3:
         masks = masks.unsqueeze(1)
-    return images, masks.float()
+    return images, masks.float(), weights
 
 
 def _loader(dataset: Any, batch: int, *, shuffle: bool, drop_last: bool, seed: int, device: torch.device,
@@ -171,12 +172,14 @@ class TrainStep:
         self.criterion = BCEDiceLoss()
         self.amp = _Autocast(device, recipe.amp)
 
-    def backward(self, images: torch.Tensor, masks: torch.Tensor, *, lr_step: int = 0, lr_total: int = 0) -> float:
+    def backward(self, images: torch.Tensor, masks: torch.Tensor, *, lr_step: int = 0, lr_total: int = 0,
+                 weights: torch.Tensor | None = None) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = cosine_lr(group["base_lr"], self.recipe.min_lr, lr_step, lr_total)
         self.optimizer.zero_grad(set_to_none=True)
         with self.amp():
-            loss = self.criterion(self.net(images), masks)
+            logits = self.net(images)
+            loss = self.criterion(logits, masks) if weights is None else self.criterion(logits, masks, weights)
         self.amp.scaler.scale(loss).backward()
         return float(loss.detach())
 
@@ -202,6 +205,7 @@ def fit(
     epochs: int | None = None,
     seed: int = 0,
     distributed: ddp.DistributedContext | None = None,
+    train_weights: Sequence[float] | None = None,
 ) -> TrainResult:
     """Train `model` in place on `train_pairs`, validating on `val_pairs`; return the best weights.
 
@@ -211,6 +215,7 @@ def fit(
     on a NaN/inf loss; in both cases the model is given back its weights from before the call
     (or, after a divergence, the best ones so far). Under DDP (`distributed`), only rank 0
     validates; `batch_size` is per process. Same seed, same starting weights: same result on the CPU.
+    `train_weights` (one per training pair) weighs each pair in the loss (None: all 1).
     """
     from ukan_core.data.dataset import SegmentationDataset
 
@@ -226,7 +231,8 @@ def fit(
 
     config = getattr(model, "config", None)
     shape = {"num_classes": getattr(config, "num_classes", 1), "input_channels": getattr(config, "input_channels", 3)}
-    train_ds = SegmentationDataset(list(train_pairs), preprocessing, augment=recipe.augment, seed=seed, **shape)
+    train_ds = SegmentationDataset(list(train_pairs), preprocessing, augment=recipe.augment, seed=seed,
+                                   affine=recipe.affine, weights=train_weights, **shape)
     val_ds = SegmentationDataset(list(val_pairs), preprocessing, seed=seed, **shape) if val_pairs else None
     world = distributed.world_size if distributed else 1
     per_rank = max(1, math.ceil(len(train_ds) / world))
@@ -267,10 +273,11 @@ def fit(
                 for batch_data in train_loader:
                     if cancel.cancelled:
                         raise _cancelled(state.step)
-                    images, masks = _unpack(batch_data)
+                    images, masks, weights = _unpack(batch_data)
                     images = images.to(dev, non_blocking=True, memory_format=memory_format)
                     masks = masks.to(dev, non_blocking=True)
-                    loss_value = stepper.backward(images, masks, lr_step=state.step, lr_total=total)
+                    weights = weights.to(dev) if weights is not None else None
+                    loss_value = stepper.backward(images, masks, lr_step=state.step, lr_total=total, weights=weights)
                     bad, stop_flag = ddp.max_over_ranks(
                         [float(not math.isfinite(loss_value)), float(cancel.cancelled)], distributed
                     )
