@@ -112,7 +112,7 @@ def recipe_for(variant: str):
 def run_finetune(pairs: list, recipe, budget_s: float, weights=None):
     """(report, seconds of the finetune call, model, info): the new model read back from its file,
     as the app loads it (written to a throw-away store next to the images)."""
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
     from ukan_core.store import ModelStore
     from ukan_core.training.finetune import finetune
 
@@ -143,7 +143,7 @@ def main() -> int:
 
     import torch
 
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     torch.set_num_threads(args.threads)
     evals = args.evals.split(",")

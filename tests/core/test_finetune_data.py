@@ -43,7 +43,7 @@ def test_training_size_follows_the_images_within_the_recipe_cap(tmp_path: Path) 
 
 def test_a_finetuned_model_records_and_predicts_at_the_size_it_trained_at(tmp_path: Path) -> None:
     from ukan_core.inference import Segmenter
-    from ukan_core.io.checkpoints import load_model_with_info
+    from ukan_core.model_refs import load_model_with_info
 
     pairs = _pairs(tmp_path / "p", 6, size=128)
     recipe = dataclasses.replace(FINETUNE, train_size=128, max_steps=2, val_every_steps=1)
