@@ -27,9 +27,9 @@ from PySide6.QtGui import QUndoGroup, QUndoStack
 from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
 from ukan_core.annotation.keys import display_name
 from ukan_core.errors import StoreError, UkanError
-from ukan_core.io.listing import list_folder
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
+from ukan_studio.folder_scan import scan_image_names
 from ukan_studio.session_export import export_scope_names, renamed_exports_line
 from ukan_studio.image_loader import ImageLoader, decodes_quickly, neighbour_paths, read_now
 from ukan_studio.mask_saver import MaskSaver
@@ -37,15 +37,6 @@ from ukan_studio.mask_saver import MaskSaver
 log = logging.getLogger(__name__)
 
 MAX_UNDO_IMAGES = 12   # images that keep an undo history (and their mask) in memory
-
-
-def scan_image_names(folder: Path) -> list[str]:
-    """File names of the images directly inside `folder`, in natural order; names only, nothing is decoded.
-
-    The same scan as the command line's (`ukan_core.io.listing.list_folder`); OSError when the
-    folder itself cannot be listed.
-    """
-    return [path.name for path in list_folder(folder, strict=True).images]
 
 
 class Session(QObject):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.core.image_factory import write_dicom
 from ukan_core.io.listing import list_folder
-from ukan_studio.session import scan_image_names
+from ukan_studio.folder_scan import scan_image_names
 
 NAMES = ["case 10.png", "case 2.png", "B.png", "a.png", "case 1.png"]
 NATURAL = ["a.png", "B.png", "case 1.png", "case 2.png", "case 10.png"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
 import cv2
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_retrain_makes_a_new_selected_version(model_window, qtbot, image_folder:
     model_window.retrain_panel.budget.setValue(0.05)
     _run(qtbot, model_window, "actionRetrain", "retrain", timeout=180_000)
     assert model_window.notice.property("kind") in ("success", "info"), model_window.notice.text
-    assert "→" in model_window.retrain_panel.report.text()
+    assert re.search(r"\d\.\d\d before, \d\.\d\d after", model_window.retrain_panel.report.text())   # before/after scores
     curves = model_window.retrain_panel.curve_data()
     assert curves["loss"][0], "the live plot received the training loss"
     shown_x, shown_y = model_window.retrain_panel.loss_curve.getData()
