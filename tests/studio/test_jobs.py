@@ -80,17 +80,20 @@ def test_retrain_makes_a_new_selected_version(model_window, qtbot, image_folder:
     assert list(shown_y) == curves["loss"][1], "the report redraws the plot with every point received"
     from ukan_core.store import ModelStore
 
-    versions = ModelStore().versions("tiny-ukan")
+    from ukan_core.lineage import project_lineage
+
+    lineage = project_lineage(model_window.session.folder)   # the new version joins the folder's own lineage
+    versions = ModelStore().versions(lineage)
     assert [v.version for v in versions] == ["v0001"]
     choices = {c.ref: c for c in model_window.models_panel._choices}
-    assert "tiny-ukan/v0001" in choices, "the new version is offered in the selector"
+    assert f"{lineage}/v0001" in choices, "the new version is offered in the selector"
     selected = model_window.models_panel.current_ref()
-    assert selected in (base, "tiny-ukan/v0001")
-    model_window.models_panel.select_ref("tiny-ukan/v0001")      # selectable, and usable at once
-    assert ModelStore().selected("tiny-ukan") == "v0001"
+    assert selected in (base, f"{lineage}/v0001")
+    model_window.models_panel.select_ref(f"{lineage}/v0001")      # selectable, and usable at once
+    assert ModelStore().selected(lineage) == "v0001"
     _run(qtbot, model_window, "actionSegment", "segment")
     status, model = model_window.session.status_and_model(model_window.session.current)
-    assert status == "predicted" and model == "tiny-ukan v0001"
+    assert status == "predicted" and model == f"{lineage} v0001"
 
 
 def test_retrain_without_corrections_says_why_and_starts_nothing(model_window, qtbot) -> None:
