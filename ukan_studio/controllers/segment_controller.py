@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from ukan_core.annotation import statuses
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.panels.models import ModelsPanel
@@ -50,7 +51,7 @@ class SegmentController(QObject):
         if not model:
             self.feedback.show_error(NO_MODEL)
             return
-        overwrite = self.session.status(name) == "corrected"
+        overwrite = not statuses.segment_may_overwrite(self.session.status(name))
         if overwrite:   # an explicit request for this image; the prediction is one Ctrl+Z away
             self.feedback.show_notice(f"{name} was corrected by hand: the new prediction replaces it "
                                       f"(Undo brings your correction back).", "info")
@@ -58,14 +59,14 @@ class SegmentController(QObject):
 
     @Slot()
     def segment_all(self) -> None:
-        """Segment every image that is not corrected by hand."""
+        """Segment every image whose mask Segment all may replace (never corrected or imported ones)."""
         model = self.models.current_ref()
         if not model:
             self.feedback.show_error(NO_MODEL)
             return
-        names = [n for n in self.session.names if self.session.status(n) != "corrected"]
+        names = [n for n in self.session.names if statuses.segment_may_overwrite(self.session.status(n))]
         if not names:
-            self.feedback.show_notice("Every image is corrected; nothing to segment.", "info")
+            self.feedback.show_notice("Every image holds a corrected or imported mask; nothing to segment.", "info")
             self.nothing_to_do.emit("segment_all")
             return
         self.segment(names, model, kind="segment_all")

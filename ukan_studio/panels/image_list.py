@@ -19,9 +19,12 @@ STATUS_COLORS = {
     "unlabelled": QColor(128, 132, 140),
     "predicted": QColor(64, 156, 255),
     "corrected": QColor(46, 184, 114),
+    "imported": QColor(160, 110, 230),
+    "accepted": QColor(20, 160, 150),
     "error": QColor(226, 72, 72),
 }
-STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected": "corrected", "error": "unreadable"}
+STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected": "corrected",
+               "imported": "imported", "accepted": "accepted", "error": "unreadable"}
 
 
 class ImageListModel(QAbstractListModel):
