@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSlider, QSpinBox, QTo
 # objectName: (text, shortcuts, status tip)
 ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionOpenFolder": ("&Open Folder…", ("Ctrl+O",), "Open a folder of images"),
+    "actionOpenFile": ("Open &File…", ("Ctrl+Shift+O",), "Open one image file: its folder opens with that image shown"),
+    "actionLoadMasks": ("&Load Masks from Folder…", (), "Import masks made elsewhere for the open folder's images"),
     "actionOpenSamples": ("Open &Sample Images", (), "Open the bundled sample images"),
     "actionExportMasks": ("&Export Masks…", ("Ctrl+E",), "Write the masks as PNG files named like the images"),
     "actionSaveNow": ("&Save Now", ("Ctrl+S",), "Edits are saved automatically; this saves at once"),
@@ -94,10 +96,11 @@ def create_actions(window: QMainWindow) -> Actions:
 def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    for name in ("actionOpenFolder", "actionOpenSamples"):
+    for name in ("actionOpenFolder", "actionOpenFile", "actionOpenSamples"):
         file_menu.addAction(actions[name])
     file_menu.addMenu(recent_menu)
     file_menu.addSeparator()
+    file_menu.addAction(actions["actionLoadMasks"])
     for name in ("actionSaveNow", "actionExportMasks"):
         file_menu.addAction(actions[name])
     file_menu.addSeparator()

@@ -11,13 +11,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox, QDockWidget, QLabel, QMainWindow, QMenu, QProgressBar, QPushButton, QScrollArea,
     QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from ukan_core.annotation import statuses
 from ukan_studio.actions import build_menus, build_toolbar, create_actions
 from ukan_studio.canvas.view import MaskCanvas
 from ukan_studio.central import CentralArea, FirstRunHint
@@ -28,11 +29,13 @@ from ukan_studio.controllers.folder_controller import FolderController, FolderVi
 from ukan_studio.controllers.folder_model_controller import FolderModelController
 from ukan_studio.controllers.generate_controller import GenerateController
 from ukan_studio.controllers.help_controller import HelpController
+from ukan_studio.controllers.import_controller import ImportController
 from ukan_studio.controllers.job_status import JobStatus
 from ukan_studio.controllers.model_controller import ModelController
 from ukan_studio.controllers.navigation_controller import NavigationController
 from ukan_studio.controllers.retrain_controller import RetrainController
 from ukan_studio.controllers.segment_controller import SegmentController
+from ukan_studio.controllers.sizes_controller import SizesController
 from ukan_studio.controllers.view_controller import CANVAS_HINT, ViewController
 from ukan_studio.controllers.warmup_controller import WarmupController
 from ukan_studio.feedback import Feedback
@@ -62,6 +65,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle("UKAN Studio")
         self.resize(1400, 880)
+        self.setAcceptDrops(True)   # a dropped folder opens; a dropped image opens its folder, shown
         self.settings = settings
         self.session = Session(self)
         self.jobs = JobController(self)
@@ -118,8 +122,9 @@ class MainWindow(QMainWindow):
         self.image_list = ImageListView(self.image_filter, self)
         self.status_filter = QComboBox(self)
         self.status_filter.setObjectName("statusFilter")
-        for text, status in (("All images", None), ("Unlabelled", "unlabelled"), ("Predicted", "predicted"),
-                             ("Corrected", "corrected"), ("Accepted", "accepted")):
+        for text, status in (("All images", None), ("Unlabelled", statuses.UNLABELLED),
+                             ("Predicted", statuses.PREDICTED), ("Corrected", statuses.CORRECTED),
+                             ("Imported", statuses.IMPORTED), ("Accepted", statuses.ACCEPTED)):
             self.status_filter.addItem(text, status)
         images_panel = QWidget(self)
         images_layout = QVBoxLayout(images_panel)
@@ -186,7 +191,10 @@ class MainWindow(QMainWindow):
         self.model_label.setObjectName("modelLabel")
         self.store_label = QLabel("", self)
         self.store_label.setObjectName("storeLabel")
+        self.sizes_label = QLabel("", self)
+        self.sizes_label.setObjectName("sizesLabel")
         status.addWidget(self.cursor_label)
+        status.addWidget(self.sizes_label)
         for widget in (self.progress_bar, self.cancel_button, self.device_label, self.model_label, self.store_label):
             status.addPermanentWidget(widget)
 
@@ -207,6 +215,8 @@ class MainWindow(QMainWindow):
                                        self.navigation, self.segment_controller, st, fb, self)
         self.folder_model = FolderModelController(s, self.models_panel, fb, self)
         self.folder.folder_shown.connect(self.folder_model.apply_folder_model)   # before the actions' states
+        self.importer = ImportController(s, jobs, self.folder, st, fb, self, self)
+        self.sizes = SizesController(s, self.sizes_label, self)
         self.retrain_controller = RetrainController(s, jobs, self.retrain_panel, self.models_panel, st, fb, self)
         self.explain_controller = ExplainController(s, jobs, self.explain_panel, self.models_panel, st, fb, self)
         self.generate_controller = GenerateController(jobs, self.generate_panel, st, fb, self)
@@ -223,6 +233,8 @@ class MainWindow(QMainWindow):
         a, s, v = self.actions, self.session, self.view
         a["actionOpenFolder"].triggered.connect(self.folder.ask_and_open)
         a["actionOpenSamples"].triggered.connect(self.folder.open_samples_or_say)
+        a["actionOpenFile"].triggered.connect(self.folder.ask_and_open_file)
+        a["actionLoadMasks"].triggered.connect(self.importer.ask_and_load)
         a["actionExportMasks"].triggered.connect(self.export_controller.ask_and_export)
         a["actionSaveNow"].triggered.connect(self.folder.save_now)
         a["actionQuit"].triggered.connect(self.close)
@@ -286,6 +298,10 @@ class MainWindow(QMainWindow):
         """Open `path`: list its images (names only) and show the first one."""
         return self.folder.open_folder(path)
 
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """Open a folder, or an image file's folder with that image shown (command line, drops)."""
+        return self.folder.open_path(path)
+
     def open_samples(self) -> bool:
         """Open the bundled sample images (first start); False when they are not installed."""
         return self.folder.open_samples()
@@ -319,9 +335,24 @@ class MainWindow(QMainWindow):
     def on_system_color_scheme_changed(self, scheme: object) -> None:
         self.view.on_system_color_scheme_changed(scheme)
 
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        """Accept a drag that carries one local file or folder."""
+        if dropped_path(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        """A dropped folder opens as a folder; a dropped image opens its folder with it shown."""
+        path = dropped_path(event.mimeData())
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_path(path)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Stop jobs, save every edit (asking the user when saves fail) and the settings, then close."""
         self.jobs.shutdown()
+        self.sizes.shutdown()
         if not close_session_or_ask(self, self.session):
             event.ignore()   # the user kept the window open: nothing is lost
             return
@@ -330,3 +361,11 @@ class MainWindow(QMainWindow):
         self.settings.window_state = bytes(self.saveState().toBase64()).decode("ascii")
         save_settings(self.settings)
         event.accept()
+
+
+def dropped_path(mime: QMimeData) -> Path | None:
+    """The one local file or folder a drag carries; None for several, remote URLs or plain text."""
+    urls = mime.urls() if mime.hasUrls() else []
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    return Path(urls[0].toLocalFile())

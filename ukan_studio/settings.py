@@ -37,6 +37,7 @@ class StudioSettings:
     window_geometry: str = ""   # base64 of QMainWindow.saveGeometry()
     window_state: str = ""      # base64 of QMainWindow.saveState() (dock layout)
     first_run_hint_dismissed: bool = False
+    mask_import_answers: dict[str, bool] = field(default_factory=dict)   # folder -> import its masks? (asked once)
 
     def remember_folder(self, folder: Path) -> None:
         """Put `folder` first in the recent list."""

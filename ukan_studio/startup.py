@@ -45,14 +45,14 @@ def _set_window_icon(app: QApplication) -> None:
 
 
 def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up: bool = True) -> MainWindow:
-    """Build the window; open `folder`, else the last folder, else (first start) the bundled samples."""
+    """Build the window; open `folder` (or an image file's folder), else the last folder, else (first start) the bundled samples."""
     app = ensure_application()
     sys.setswitchinterval(GIL_SWITCH_S)
     settings = load_settings()
     apply_theme(app, settings.theme)
     window = MainWindow(settings)
     if folder is not None:
-        window.open_folder(folder)
+        window.open_path(folder)   # a folder, or an image file shown in its folder
     elif not settings.recent_folders:
         # first start: something to look at at once, and the three steps to try on it
         if window.open_samples() and not settings.first_run_hint_dismissed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Slot
 
+from ukan_core.annotation import statuses
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.panels.explain import ExplainPanel
@@ -40,7 +41,7 @@ class ExplainController(QObject):
         if self.jobs.is_busy(KIND):
             return False
         status, mask = self.session.status(name), self.session.current_mask()
-        kind = status if status in ("corrected", "predicted") and mask is not None else None
+        kind = reference_kind(status) if mask is not None else None
         request = self.panel.make_request(model, self.session.folder / name,
                                           mask.copy() if kind and mask is not None else None, kind,
                                           device=self.settings.device)
@@ -52,3 +53,11 @@ class ExplainController(QObject):
     def _on_job_failed(self, kind: str, message: str) -> None:
         if kind == KIND:
             self.feedback.show_error(message)
+
+
+def reference_kind(status: str) -> str | None:
+    """What a mask of `status` is to Explain: the user's own work ("corrected"), a prediction, or nothing."""
+    rules = statuses.rules(status)
+    if not rules.has_mask:
+        return None
+    return "corrected" if rules.used_by_retrain or not rules.segment_may_overwrite else "predicted"

@@ -1,4 +1,5 @@
-"""Open a folder (dialog, recent list, bundled samples), save now, and show which folder is open.
+"""Open a folder or one image file (dialog, recent list, drop, bundled samples), save now, and show
+which folder is open.
 
 Opening stops Segment jobs of the previous folder (Retrain carries on), lists the images by
 name only, restores the last image viewed there, and says when the folder is read-only or its
@@ -52,8 +53,8 @@ class FolderController(QObject):
         self.session, self.views, self.navigation, self.segment = session, views, navigation, segment
         self.settings, self.feedback = settings, feedback
 
-    def open_folder(self, path: str | os.PathLike[str]) -> bool:
-        """Open `path`: list its images (names only) and show the first one (or the last one viewed)."""
+    def open_folder(self, path: str | os.PathLike[str], *, select: str | None = None) -> bool:
+        """Open `path`: list its images (names only) and show `select`, else the last one viewed, else the first."""
         v = self.views
         self.segment.cancel()
         try:
@@ -75,7 +76,7 @@ class FolderController(QObject):
         self.update_hint_title()
         if self.session.names:
             v.stack.setCurrentIndex(1)
-            last = self.settings.last_images.get(str(Path(path)))
+            last = select if select in self.session.names else self.settings.last_images.get(str(Path(path)))
             self.navigation.select_row(self.session.names.index(last) if last in self.session.names else 0)
         else:
             v.stack.setCurrentIndex(0)
@@ -85,6 +86,34 @@ class FolderController(QObject):
             self.feedback.show_notice(" · ".join(store.notes), "error" if store.read_only else "info", 20000)
         self.folder_shown.emit()
         return True
+
+    def open_file(self, path: str | os.PathLike[str]) -> bool:
+        """Open the folder of image file `path` and show that image (`ukan_core.io.items.locate`)."""
+        from ukan_core.io.items import locate
+
+        try:
+            folder, item = locate(path)
+        except UkanError as exc:
+            self.feedback.show_error(f"{exc}; open an image file or a folder")
+            return False
+        if not self.open_folder(folder, select=item.path.name):
+            return False
+        if self.session.current != item.path.name:
+            self.feedback.show_error(f"{item.path.name}: not listed in {folder.name} (hidden or a mask file)")
+            return False
+        return True
+
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """Open a folder as a folder, a file as its folder with that image shown (drops, the command line)."""
+        return self.open_folder(path) if Path(path).is_dir() else self.open_file(path)
+
+    @Slot()
+    def ask_and_open_file(self) -> None:
+        """File ▸ Open File…: an image file dialog starting at the open folder."""
+        start = str(self.session.folder) if self.session.folder else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self.views.window, "Open an image", start)
+        if path:
+            self.open_file(path)
 
     def open_samples(self) -> bool:
         """Open the bundled sample images (first start); False when they are not installed."""

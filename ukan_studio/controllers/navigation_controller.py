@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget
 
 from ukan_core.annotation.keys import display_name
 from ukan_studio.canvas.loading_note import LoadingNote
+from ukan_core.annotation import statuses
 from ukan_studio.canvas.view import MaskCanvas
 from ukan_studio.feedback import Feedback
 from ukan_studio.panels.image_list import ImageListModel, ImageListView, ImageStatusFilter, name_of
@@ -115,9 +116,9 @@ class NavigationController(QObject):
 
     @Slot(object, str)
     def on_session_status_changed(self, _name: str = "", _status: str = "") -> None:
-        """The Images dock's title counts the corrected images."""
+        """The Images dock's title counts the images holding the user's own masks (corrected, imported, ...)."""
         names = self.session.names
-        done = len(self.session.names_with_status("corrected")) if names else 0
+        done = sum(1 for n in names if statuses.used_by_retrain(self.session.status(n)))
         self.images_dock.setWindowTitle(f"Images · {done}/{len(names)} corrected" if names else "Images")
 
     @Slot(object, object)

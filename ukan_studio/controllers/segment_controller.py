@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ukan_core.annotation import statuses
 from ukan_core.annotation.keys import display_name
-
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.panels.models import ModelsPanel
