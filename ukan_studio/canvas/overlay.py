@@ -106,16 +106,8 @@ class MaskOverlayItem(QGraphicsItem):
         for label in np.unique(mask):
             if label == 0:
                 continue
-            contours, _ = cv2.findContours((mask == label).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-            path = QPainterPath()
-            for contour in contours:
-                pts = contour.reshape(-1, 2)
-                path.moveTo(QPointF(pts[0, 0] + 0.5, pts[0, 1] + 0.5))
-                for x, y in pts[1:]:
-                    path.lineTo(QPointF(x + 0.5, y + 0.5))
-                path.closeSubpath()
             b, g, r, _ = self._lut[int(label)]
-            traced.append((QColor(int(r), int(g), int(b)), path))
+            traced.append((QColor(int(r), int(g), int(b)), contour_path(mask == label)))
         return traced
 
     # -- QGraphicsItem -----------------------------------------------------------------------
