@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ukan_core import __version__
+from ukan_core.annotation.mask_stack import stack_masks
 from ukan_core.errors import BadImageError
 from ukan_core.io.names import display_name
 from ukan_core.io.pixel_arrays import reason
@@ -49,7 +50,8 @@ def write_dicom_seg(source: str | Path, masks: Sequence[np.ndarray], class_names
         if frames > 1 and "SharedFunctionalGroupsSequence" not in ds:
             raise BadImageError(f"{name}: a classic multi-frame DICOM (no functional groups), whose frames a DICOM "
                                 "SEG cannot place; export NIfTI or PNG masks instead")
-        labels = _label_stack(masks, frames, (int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)), name)
+        size = (int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0))
+        labels = stack_masks(masks, frames, size, name, part="frame", source="a DICOM", plane="image")
         used = int(labels.max())
         if used > len(class_names):
             raise BadImageError(f"{name}: masks hold label {used} but only {len(class_names)} classes are named")
@@ -81,16 +83,3 @@ def write_dicom_seg(source: str | Path, masks: Sequence[np.ndarray], class_names
 def dicom_seg_target_name(source: str | Path) -> str:
     """`<stem>_seg.dcm` (a source without an extension keeps its whole name: `IM0001_seg.dcm`)."""
     return f"{Path(source).stem}_seg.dcm"
-
-
-def _label_stack(masks: Sequence[np.ndarray], frames: int, size: tuple[int, int], name: str) -> np.ndarray:
-    if len(masks) != frames:
-        raise BadImageError(f"{name}: {len(masks)} frame masks for a DICOM of {frames} frames")
-    stack = np.zeros((frames, *size), np.uint8)
-    for k, mask in enumerate(masks):
-        mask = np.asarray(mask)
-        if mask.shape != size:
-            raise BadImageError(f"{name}: mask of frame {k + 1} is {mask.shape[1]}x{mask.shape[0]}, "
-                                f"the image is {size[1]}x{size[0]}")
-        stack[k] = mask
-    return stack

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ukan_core.atomic import atomic_write_bytes
-from ukan_core.errors import BadImageError
+from ukan_core.annotation.mask_stack import stack_masks
 from ukan_core.io.names import display_name
 
 NIFTI_INTENT_LABEL = 1002
@@ -28,7 +28,8 @@ def write_nifti_labels(source: str | Path, masks: Sequence[np.ndarray], target: 
 
     info = volume_info(source)
     image = nib.load(str(source))
-    volume = _stacked(masks, info.n_slices, info.slice_size, display_name(source))
+    volume = stack_masks(masks, info.n_slices, info.slice_size, display_name(source),
+                         part="slice", source="a volume", plane="slice")
     volume = np.moveaxis(volume, 0, info.slice_axis).reshape(info.stored_shape)
     header = image.header.copy()
     header.set_data_dtype(np.uint8)
@@ -53,7 +54,8 @@ def write_nifti_from_frames(masks: Sequence[np.ndarray], target: str | Path,
     if not masks:
         raise ValueError("no masks to write")
     size = np.asarray(masks[0]).shape
-    stack = _stacked(masks, len(masks), size, display_name(target))
+    stack = stack_masks(masks, len(masks), size, display_name(target), part="slice", source="a volume",
+                        plane="slice")
     row_mm, column_mm = pixel_spacing or (1.0, 1.0)
     image = nib.Nifti1Image(np.moveaxis(stack, 0, 2), np.diag([row_mm, column_mm, slice_thickness or 1.0, 1.0]))
     image.header.set_xyzt_units("mm")
@@ -66,19 +68,6 @@ def nifti_target_name(source: str | Path) -> str:
     from ukan_core.io.volumes import is_volume_name, volume_stem
 
     return f"{volume_stem(source) if is_volume_name(source) else Path(source).stem}.nii.gz"
-
-
-def _stacked(masks: Sequence[np.ndarray], n_slices: int, size: tuple[int, int], name: str) -> np.ndarray:
-    if len(masks) != n_slices:
-        raise BadImageError(f"{name}: {len(masks)} slice masks for a volume of {n_slices} slices")
-    stack = np.zeros((n_slices, *size), np.uint8)
-    for k, mask in enumerate(masks):
-        mask = np.asarray(mask)
-        if mask.shape != size:
-            raise BadImageError(f"{name}: mask of slice {k + 1} is {mask.shape[1]}x{mask.shape[0]}, "
-                                f"the slice is {size[1]}x{size[0]}")
-        stack[k] = mask
-    return stack
 
 
 def _save(image, target: Path) -> Path:
