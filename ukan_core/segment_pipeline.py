@@ -144,6 +144,12 @@ def _forward(segmenter: Any, batch: list[_Prepared]) -> list[tuple[_Prepared, An
         return results
 
 
+def _to_mask(segmenter: Any, prob: np.ndarray, threshold: float) -> np.ndarray:
+    """The segmenter's own labels rule (threshold, then its post-processing when it has one)."""
+    to_mask = getattr(segmenter, "to_mask", None)
+    return to_mask(prob, threshold) if to_mask is not None else probabilities_to_mask(prob, threshold)
+
+
 def _write_all(segmenter: Any, items: list[tuple[_Prepared, np.ndarray]], targets: dict[Path, Path],
                threshold: float) -> list[tuple[Path, str]]:
     """Restore, threshold and write each mask (on the writer thread); the error lines of those that failed."""
@@ -152,7 +158,7 @@ def _write_all(segmenter: Any, items: list[tuple[_Prepared, np.ndarray]], target
     lines = []
     for item, prob in items:
         try:
-            labels = probabilities_to_mask(segmenter.restore(prob, item.size), threshold)
+            labels = _to_mask(segmenter, segmenter.restore(prob, item.size), threshold)
         except Exception as exc:  # one line for this file, never a traceback
             lines.append((item.path, error_line(item.path, exc)))
             continue

@@ -80,3 +80,25 @@ def test_an_unwritable_mask_costs_one_line_and_the_rest_are_written(tmp_path: Pa
                                  on_error=lambda _p, line: lines.append(line), on_advance=lambda _n: None)
     assert (done, failed) == (4, 1)
     assert len(lines) == 1 and lines[0].startswith("error: img2.png: cannot write its mask: ")
+
+
+def test_the_pipeline_applies_the_segmenters_post_processing(tmp_path: Path) -> None:
+    """A segmenter with a clean-up rule gets the same masks from the folder pipeline as from predict_mask."""
+    from ukan_core.inference import probabilities_to_mask
+
+    class CleaningSegmenter(SlowSegmenter):
+        def to_mask(self, prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+            mask = probabilities_to_mask(prob, threshold)
+            mask[:, :2] = 0   # a visible clean-up: the pipeline must not bypass it
+            return mask
+
+    image = np.full((8, 8, 3), 255, np.uint8)
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), image)
+    target = tmp_path / "out" / "a.png"
+    target.parent.mkdir()
+    done, failed = segment_files(CleaningSegmenter(), [path], {path: target}, 0.5,
+                                 on_error=lambda _p, _line: None, on_advance=lambda _n: None)
+    written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
+    assert (done, failed) == (1, 0) and written is not None
+    assert (written[:, :2] == 0).all() and (written[:, 2:] == 255).all()
