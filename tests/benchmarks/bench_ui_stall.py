@@ -82,6 +82,7 @@ class StallTracer:
         self.beat, self.late_ms = beat, late_ms
         self.gui_thread = threading.get_ident()
         self.samples: collections.Counter[str] = collections.Counter()
+        self.others: collections.Counter[str] = collections.Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
@@ -102,12 +103,22 @@ class StallTracer:
             frame = sys._current_frames().get(self.gui_thread)
             if frame is None:
                 continue
-            stack = traceback.extract_stack(frame)[-8:]
-            self.samples["\n".join(f"    {Path(f.filename).name}:{f.lineno} {f.name}" for f in stack)] += 1
+            self.samples[_stack_text(frame)] += 1
+            # A worker that holds the interpreter lock in one long C call freezes the GUI thread
+            # too: its stack, sampled as soon as this thread gets the lock, names the call.
+            for ident, other in sys._current_frames().items():
+                if ident not in (self.gui_thread, threading.get_ident()):
+                    self.others[_stack_text(other)] += 1
 
     def report(self, top: int = 6) -> str:
         lines = [f"{count} samples (5 ms each) while late:\n{stack}" for stack, count in self.samples.most_common(top)]
+        lines += [f"{count} samples of another thread meanwhile:\n{stack}"
+                  for stack, count in self.others.most_common(top)]
         return "\n".join(lines) or "no late beats sampled"
+
+
+def _stack_text(frame) -> str:
+    return "\n".join(f"    {Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_stack(frame)[-8:])
 
 
 def _tiny_model(folder: Path) -> Path:
