@@ -1,10 +1,12 @@
-"""At start, in the background: import torch and the engine and find the device (the window is up)."""
+"""At start, in the background: import torch and the engine and find the device (the window is up);
+then freeze the objects alive so far out of the garbage collector's full passes."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from ukan_studio.jobs import WARMUP, JobController
+from ukan_studio.long_lived import freeze_startup_objects
 from ukan_studio.workers.warmup import WarmupWorker
 
 
@@ -26,4 +28,5 @@ class WarmupController(QObject):
     @Slot(object)
     def _on_warmup_succeeded(self, label: object) -> None:
         self.jobs.device_found.emit(str(label))
+        freeze_startup_objects()   # torch and the engine are in: later full collections skip them
         self.warmed_up.emit()
