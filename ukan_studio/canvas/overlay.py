@@ -45,6 +45,7 @@ class MaskOverlayItem(QGraphicsItem):
         self._bgra: np.ndarray | None = None
         self._qimage: QImage | None = None
         self._lut = label_lut(DEFAULT_COLORS)
+        self._lut4 = self._lut.reshape(256, 1, 4)   # the shape cv2.LUT takes for 4 channels
         self._colors = list(DEFAULT_COLORS)
         self._contour_only = False
         self._contours: list[tuple[QColor, QPainterPath]] = []
@@ -67,6 +68,7 @@ class MaskOverlayItem(QGraphicsItem):
     def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
         self._colors = list(colors)
         self._lut = label_lut(self._colors)
+        self._lut4 = self._lut.reshape(256, 1, 4)
         self.refresh(None)
 
     def set_contour_only(self, on: bool) -> None:
@@ -91,12 +93,13 @@ class MaskOverlayItem(QGraphicsItem):
         if bottom <= top or right <= left:
             return
         labels = self._mask[top:bottom, left:right]
-        pixels = self._bgra.view(np.uint32)[top:bottom, left:right, 0]   # one 32-bit colour per pixel
-        lut32 = np.ascontiguousarray(self._lut).view(np.uint32).reshape(-1)
+        region = self._bgra[top:bottom, left:right]
         if not labels.any():
-            pixels.fill(lut32[0])          # a fresh 12 MP mask: 2 ms instead of a 100 ms look-up
+            region.view(np.uint32).fill(self._lut.view(np.uint32)[0, 0])   # a fresh 12 MP mask: a 2 ms fill
         else:
-            pixels[...] = np.take(lut32, labels)   # 4 bytes at once: about 5× faster than per channel
+            # OpenCV's look-up writes straight into the buffer without holding the interpreter lock;
+            # numpy's take first widened 12 M labels to 96 MB of indices (40-300 ms on 2 cores).
+            cv2.LUT(cv2.merge([labels] * 4), self._lut4, dst=region)
         self.update(QRectF(left, top, right - left, bottom - top))
 
     def _trace_contours(self) -> list[tuple[QColor, QPainterPath]]:
