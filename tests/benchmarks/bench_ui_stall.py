@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import os
 import sys
 import tempfile
@@ -47,10 +48,22 @@ class Heartbeat(QObject):
         self.timer.setInterval(10)
         self.timer.timeout.connect(self.on_tick)
         self._last = 0.0
+        self.gc_pauses: list[tuple[int, float]] = []   # (generation, ms): a collection holds the GIL
+        self._gc_started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self.timer.isActive():
+            ms = 1000 * (time.perf_counter() - self._gc_started)
+            if ms > 10:
+                self.gc_pauses.append((int(info["generation"]), ms))
 
     def start(self) -> None:
         self.gaps.clear()
         self.ends.clear()
+        self.gc_pauses.clear()
         self.clock.start()
         self._last = 0.0
         self.timer.start()
@@ -72,7 +85,9 @@ class Heartbeat(QObject):
         p99 = gaps[int(0.99 * (len(gaps) - 1))]
         worst = sorted(zip(self.gaps, self.ends), reverse=True)[:3]
         where = ", ".join(f"{gap:.0f} ms ending at {end / 1000:.2f} s" for gap, end in worst)
-        return f"max gap {gaps[-1]:.1f} ms, p99 {p99:.1f} ms over {len(gaps)} beats (worst: {where})"
+        pauses = ", ".join(f"gen {g} {ms:.0f} ms" for g, ms in self.gc_pauses) or "none"
+        return (f"max gap {gaps[-1]:.1f} ms, p99 {p99:.1f} ms over {len(gaps)} beats (worst: {where}; "
+                f"gc pauses over 10 ms: {pauses})")
 
 
 class StallTracer:
