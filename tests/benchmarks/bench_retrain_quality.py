@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_retrain_quality.py [--domains alt,inverted,alt-remap]
         [--variants before,base,default] [--evals plain,tta,post,tta-post]
-        [--accepted] [--train 10] [--test 30] [--budget-s 300] [--threads 2] [--json out.json]
+        [--accepted] [--train 10] [--test 30] [--budget-s 300] [--steps N] [--threads 2] [--json out.json]
 
 For each domain the bundled model never saw (synthetic style `alt`; style `inverted`; and
 `alt-remap`, the `alt` images through a grey-level remap) it writes `--train` labelled images
@@ -10,7 +10,8 @@ For each domain the bundled model never saw (synthetic style `alt`; style `inver
 `ukan_core.training.finetune.finetune` (what Retrain runs; nothing saved) under each training
 variant, then scores the new model on the unseen images at their own size, as the user sees
 the masks: pooled IoU (all pixels together) and mean per-image IoU, under each evaluation
-option (plain; flip TTA; post-processing; both). "before" scores the bundled model itself.
+option (plain; flip TTA; post-processing; both; `NAME@0.4` thresholds the probabilities at 0.4
+rather than 0.5). "before" scores the bundled model itself.
 Training variants:
   base        the FINETUNE recipe at the base model's input size (128²), rot90/flip augmentation
   256         fine-tune and predict at 256² (`Recipe.train_size`)
@@ -68,8 +69,9 @@ def write_domain(root: Path, domain: str, n: int, seed: int) -> list:
     return pairs
 
 
-def score(model, info: dict, pairs: list, *, tta: bool, post: bool) -> dict:
-    """Pooled and mean IoU of `model` on `pairs` at the images' own size, and seconds per image."""
+def score(model, info: dict, pairs: list, *, tta: bool, post: bool, threshold: float = 0.5) -> dict:
+    """Pooled and mean IoU of `model` on `pairs` at the images' own size (mask: p > `threshold`),
+    and seconds per image."""
     from ukan_core.data.folders import load_pair
     from ukan_core.inference import Segmenter
     from ukan_core.metrics import MetricAccumulator
@@ -78,7 +80,7 @@ def score(model, info: dict, pairs: list, *, tta: bool, post: bool) -> dict:
     segmenter = Segmenter(model, info, device="cpu", tta=tta, postprocess=DEFAULT if post else None)
     loaded = [load_pair(p) for p in pairs]
     start = time.perf_counter()
-    masks = segmenter.predict_mask_batch([image for image, _ in loaded])
+    masks = segmenter.predict_mask_batch([image for image, _ in loaded], threshold)
     seconds = (time.perf_counter() - start) / max(1, len(pairs))
     acc = MetricAccumulator()
     for mask, (_, label) in zip(masks, loaded):
@@ -136,6 +138,8 @@ def main() -> int:
     parser.add_argument("--train", type=int, default=10)
     parser.add_argument("--test", type=int, default=30)
     parser.add_argument("--budget-s", type=float, default=300.0, help="fine-tune budget (Retrain's default: 5 min)")
+    parser.add_argument("--steps", type=int, help="train every variant exactly this many steps (no early stop, no "
+                        "time budget), so the machine's load cannot change the results")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--json", help="also write the results to this file")
@@ -158,13 +162,17 @@ def main() -> int:
                     model, info = load_model_with_info(BASE_MODEL)
                     row = {"domain": domain, "variant": "before", "seconds": 0.0}
                 else:
-                    report, seconds, model, info = run_finetune(train, recipe_for(variant), args.budget_s)
+                    recipe, budget_s = recipe_for(variant), args.budget_s
+                    if args.steps:
+                        recipe, budget_s = dataclasses.replace(recipe, max_steps=args.steps, patience=None), 1e9
+                    report, seconds, model, info = run_finetune(train, recipe, budget_s)
                     row = {"domain": domain, "variant": variant, "seconds": round(seconds, 1),
                            "cpu_s": round(report.cpu_s, 1), "steps": report.steps, "stopped": report.stopped,
                            "size": info["preprocessing"]["input_size"][0]}
                 for name in evals:
-                    tta, post = EVALS[name]
-                    row[name] = score(model, info, test, tta=tta, post=post)
+                    option, _, threshold = name.partition("@")  # e.g. "plain@0.4": another threshold
+                    tta, post = EVALS[option]
+                    row[name] = score(model, info, test, tta=tta, post=post, threshold=float(threshold or 0.5))
                 results.append(row)
                 print(json.dumps(row), flush=True)
             if args.accepted:
