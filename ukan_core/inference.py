@@ -42,6 +42,7 @@ class Segmenter:
     """
 
     tta: bool = False                       # class defaults, for subclasses that replace __init__
+    threshold: float = 0.5
     postprocess: PostProcess | None = None
 
     def __init__(self, model: nn.Module, info: dict[str, Any] | None = None, device: str | torch.device = "auto",
@@ -64,6 +65,7 @@ class Segmenter:
                             f"are not supported (1 or 3)")
         self.tta = bool(tta)
         self.postprocess = postprocess
+        self.threshold = model_threshold(self.info)
         self.model = model.to(self.device).eval()
         self._network = _inference_copy(self.model) if optimize else self.model
 
@@ -87,13 +89,15 @@ class Segmenter:
         """(C, H, W) float32 probabilities for one image (RGB8 array, grey array or ImageData)."""
         return self.predict_batch([image])[0]
 
-    def predict_mask(self, image: ImageLike, threshold: float = 0.5) -> np.ndarray:
-        """(H, W) uint8 labels: 0/1 for one class; 0..C (0 = background) for C classes."""
+    def predict_mask(self, image: ImageLike, threshold: float | None = None) -> np.ndarray:
+        """(H, W) uint8 labels: 0/1 for one class; 0..C (0 = background) for C classes.
+
+        `threshold` None: the model's own (`self.threshold`, from its header; else 0.5)."""
         return self.to_mask(self.predict(image), threshold)
 
-    def to_mask(self, prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    def to_mask(self, prob: np.ndarray, threshold: float | None = None) -> np.ndarray:
         """(H, W) uint8 labels of (C, H, W) probabilities, cleaned by `postprocess` when it is set."""
-        mask = probabilities_to_mask(prob, threshold)
+        mask = probabilities_to_mask(prob, self.threshold if threshold is None else threshold)
         return mask if self.postprocess is None else clean_mask(mask, self.postprocess)
 
     def predict_batch(self, images: Sequence[ImageLike], *, progress: ProgressCallback = no_progress,
@@ -138,12 +142,22 @@ class Segmenter:
         """(C, h, w) network probabilities -> (C, H, W) float32 at the image's (H, W); thread-safe."""
         return np.ascontiguousarray(restore(prob, self.preprocessing, image_size), dtype=np.float32)
 
-    def predict_mask_batch(self, images: Sequence[ImageLike], threshold: float = 0.5, *,
+    def predict_mask_batch(self, images: Sequence[ImageLike], threshold: float | None = None, *,
                            progress: ProgressCallback = no_progress,
                            cancel: CancelToken = NEVER) -> list[np.ndarray]:
         """`predict_mask` for each image, batched."""
         return [self.to_mask(p, threshold)
                 for p in self.predict_batch(images, progress=progress, cancel=cancel)]
+
+
+def model_threshold(info: dict[str, Any]) -> float:
+    """The foreground threshold a checkpoint header records (a fine-tune chooses it), else 0.5."""
+    value = info.get("threshold", 0.5)
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        return 0.5
+    return threshold if 0.0 < threshold < 1.0 else 0.5
 
 
 def probabilities_to_mask(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:

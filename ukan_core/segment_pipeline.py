@@ -32,7 +32,7 @@ class _Prepared:
     x: np.ndarray
 
 
-def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path], threshold: float, *,
+def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path], threshold: float | None, *,
                   on_error: Callable[[Path, str], None], on_advance: Callable[[int], None],
                   readers: int = 2, prefetch: int | None = None) -> tuple[int, int]:
     """Segment `images` into `targets[image]`; return (segmented, failed).
@@ -144,14 +144,16 @@ def _forward(segmenter: Any, batch: list[_Prepared]) -> list[tuple[_Prepared, An
         return results
 
 
-def _to_mask(segmenter: Any, prob: np.ndarray, threshold: float) -> np.ndarray:
-    """The segmenter's own labels rule (threshold, then its post-processing when it has one)."""
+def _to_mask(segmenter: Any, prob: np.ndarray, threshold: float | None) -> np.ndarray:
+    """The segmenter's own labels rule (its threshold unless one is given, then its post-processing)."""
     to_mask = getattr(segmenter, "to_mask", None)
-    return to_mask(prob, threshold) if to_mask is not None else probabilities_to_mask(prob, threshold)
+    if to_mask is not None:
+        return to_mask(prob, threshold)
+    return probabilities_to_mask(prob, getattr(segmenter, "threshold", 0.5) if threshold is None else threshold)
 
 
 def _write_all(segmenter: Any, items: list[tuple[_Prepared, np.ndarray]], targets: dict[Path, Path],
-               threshold: float) -> list[tuple[Path, str]]:
+               threshold: float | None) -> list[tuple[Path, str]]:
     """Restore, threshold and write each mask (on the writer thread); the error lines of those that failed."""
     from ukan_core.io.masks import write_mask
 

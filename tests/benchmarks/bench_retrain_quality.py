@@ -10,8 +10,9 @@ For each domain the bundled model never saw (synthetic style `alt`; style `inver
 `ukan_core.training.finetune.finetune` (what Retrain runs; nothing saved) under each training
 variant, then scores the new model on the unseen images at their own size, as the user sees
 the masks: pooled IoU (all pixels together) and mean per-image IoU, under each evaluation
-option (plain; flip TTA; post-processing; both; `NAME@0.4` thresholds the probabilities at 0.4
-rather than 0.5). "before" scores the bundled model itself.
+option (plain; flip TTA; post-processing; both), at the model's own threshold (the one the
+fine-tune chose on its held-out corrections; 0.5 for the bundled model); `NAME@0.4` thresholds
+the probabilities at 0.4 instead. "before" scores the bundled model itself.
 Training variants:
   base        the FINETUNE recipe at the base model's input size (128²), rot90/flip augmentation
   256         fine-tune and predict at 256² (`Recipe.train_size`)
@@ -69,9 +70,9 @@ def write_domain(root: Path, domain: str, n: int, seed: int) -> list:
     return pairs
 
 
-def score(model, info: dict, pairs: list, *, tta: bool, post: bool, threshold: float = 0.5) -> dict:
-    """Pooled and mean IoU of `model` on `pairs` at the images' own size (mask: p > `threshold`),
-    and seconds per image."""
+def score(model, info: dict, pairs: list, *, tta: bool, post: bool, threshold: float | None = None) -> dict:
+    """Pooled and mean IoU of `model` on `pairs` at the images' own size (mask: p > `threshold`;
+    None: the model's own, which a fine-tune chooses on its held-out corrections), and seconds per image."""
     from ukan_core.data.folders import load_pair
     from ukan_core.inference import Segmenter
     from ukan_core.metrics import MetricAccumulator
@@ -172,7 +173,7 @@ def main() -> int:
                 for name in evals:
                     option, _, threshold = name.partition("@")  # e.g. "plain@0.4": another threshold
                     tta, post = EVALS[option]
-                    row[name] = score(model, info, test, tta=tta, post=post, threshold=float(threshold or 0.5))
+                    row[name] = score(model, info, test, tta=tta, post=post, threshold=float(threshold) if threshold else None)
                 results.append(row)
                 print(json.dumps(row), flush=True)
             if args.accepted:

@@ -1,6 +1,6 @@
 """`ukan eval`: score a model on a labelled folder (IoU and F1, pooled as the official and per image).
 
-    ukan eval DATA --model M [--csv FILE] [--json] [--threshold 0.5] [--device D]
+    ukan eval DATA --model M [--csv FILE] [--json] [--threshold T] [--device D]
 
 With --json stdout is exactly one line, a JSON object: iou (pooled over all pixels, as the
 official), iou_mean (mean over images), f1, f1_mean, n, threshold, model; the human summary
@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--csv", type=Path, default=None, help="write per-image scores to this CSV file")
     parser.add_argument("--json", action="store_true",
                         help="print the scores as one JSON line on stdout (the summary goes to stderr)")
-    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold (default 0.5)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="probability threshold (default: the model's own, else 0.5)")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.set_defaults(func=run)
 

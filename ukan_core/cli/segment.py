@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              ".pth/.pt file, or an exported .onnx file run by ONNX Runtime on the CPU (default: the "
                              "bundled model)")
     parser.add_argument("--device", default="auto", help="auto (default), cuda, cuda:N, mps or cpu")
-    parser.add_argument("--threshold", type=float, default=0.5, help="probability above which a pixel is foreground")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="probability above which a pixel is foreground (default: the model's own, "
+                             "which a fine-tune chooses on its held-out corrections; else 0.5)")
     parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
     parser.add_argument("--format", default="png", choices=("png", "nifti", "dicom-seg"),
                         help="png (default): one mask PNG per image (first frame); nifti: one label volume per "
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.inputs:
         raise UkanError("no inputs; give image files or folders to segment")
-    if not 0.0 < args.threshold < 1.0:
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
         raise UkanError(f"--threshold must be between 0 and 1, got {args.threshold}")
     if args.batch_size < 1:
         raise UkanError(f"--batch-size must be at least 1, got {args.batch_size}")

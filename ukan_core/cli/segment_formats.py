@@ -68,7 +68,7 @@ def run_format(args: argparse.Namespace, out: Path, model_ref: str,
     return 1 if failed else 0
 
 
-def _segment_frames(segmenter: Any, path: Path, threshold: float) -> tuple[list[Any], list[Any], float | None]:
+def _segment_frames(segmenter: Any, path: Path, threshold: float | None) -> tuple[list[Any], list[Any], float | None]:
     """(label mask, pixel spacing) of every frame of `path`, and its slice thickness; frames are read
     one at a time and segmented in batches: only one batch of 8-bit RGB copies waits for the network."""
     from ukan_core.io.images import to_rgb8

@@ -114,7 +114,7 @@ def evaluate(
     pairs: Sequence[Any],
     *,
     device: str | torch.device = "auto",
-    threshold: float = 0.5,
+    threshold: float | None = None,
     info: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelToken | None = None,
@@ -122,7 +122,8 @@ def evaluate(
     """Segment every pair's image at full size and score it against its mask file.
 
     `model_or_path` is a model name, a checkpoint path, a Segmenter, or an nn.Module with its
-    checkpoint `info` (for the preprocessing). Raises DatasetError when there is no pair or a
+    checkpoint `info` (for the preprocessing). `threshold` None: the model's own (`Segmenter.threshold`).
+    Raises DatasetError when there is no pair or a
     mask does not match its image's size (as `load_pair`).
     """
     from ukan_core.data.folders import load_pair
@@ -132,6 +133,7 @@ def evaluate(
     if not pairs:
         raise DatasetError("evaluate: no labelled pairs")
     segmenter = _segmenter(model_or_path, info, device)
+    threshold = float(getattr(segmenter, "threshold", 0.5)) if threshold is None else threshold
     acc = MetricAccumulator()
     rows: list[EvalRow] = []
     for i, pair in enumerate(pairs):

@@ -23,7 +23,7 @@ from torch import nn
 from ukan_core.errors import DatasetError
 from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 from ukan_core.training.recipes import FINETUNE, Recipe
-from ukan_core.training.report import GainSummary, clear_gain, score_pairs, summarise_gains
+from ukan_core.training.report import GainSummary, choose_threshold, clear_gain, score_pairs, summarise_gains
 
 MIN_PAIRS = 2
 KFOLD_BELOW = 20   # fewer corrections than this: k-fold, every one of them held out once
@@ -55,6 +55,7 @@ class FinetuneReport:
     path: Path | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     selected: bool = False  # the core chose to select the new version (see `should_select`)
+    threshold: float = 0.5  # the foreground threshold chosen on the held-out corrections (`choose_threshold`)
     gains: GainSummary | None = None
 
     @property
@@ -139,6 +140,9 @@ def finetune(
     `weights` (one per pair, default all 1) weighs each pair in the training loss, e.g. 1 for a
     mask the user corrected and less for a prediction the user only accepted. The new model is
     trained, and records its input size, at `training_preprocessing` (the recipe's `train_size`).
+    It also records the foreground threshold that gave the best pooled IoU on the held-out
+    corrections (`report.choose_threshold`: 0.5 unless another beats it by 0.01), which the
+    Segmenter then uses by default.
     """
     from ukan_core.store import check_model_name, valid_model_name
 
@@ -200,12 +204,13 @@ def finetune(
         )
         steps += result.steps
     base_metrics, new_metrics = _mean(base_scores), _mean(new_scores)
+    threshold, pooled_by_threshold = choose_threshold(new_scores)
     n_val = sum(len(v) for _, v in plan) // len(plan)
     report = FinetuneReport(
         base=label, base_metrics=base_metrics, new_metrics=new_metrics,
         n_train=len(pairs) if len(plan) > 1 else len(plan[0][0]), n_val=n_val, steps=steps,
         seconds=time.monotonic() - started, folds=len(plan), stopped=result.stopped,
-        gains=summarise_gains(before, after, seed=seed),
+        gains=summarise_gains(before, after, seed=seed), threshold=threshold,
     )
     cancel.raise_if_cancelled()
     parent = _parent(info, label)
@@ -215,8 +220,10 @@ def finetune(
         base_info=info, extra_training={"kind": "finetune", "folds": len(plan), "total_steps": steps,
                                         "seconds": round(report.seconds, 1)},
         metrics={"held_out": new_metrics, "base_held_out": base_metrics, "folds": len(plan),
-                 "per_image": report.gains.to_dict()},
+                 "per_image": report.gains.to_dict(),
+                 "held_out_iou_by_threshold": {str(t): round(v, 4) for t, v in pooled_by_threshold.items()}},
     )
+    report.metadata["threshold"] = threshold
     if save:
         choose = should_select(report) if select is None else bool(select)
         report.path, report.version = publish(model, report.metadata, out=out, name=target_name, store=store,

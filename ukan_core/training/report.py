@@ -84,8 +84,14 @@ def clear_gain(summary: GainSummary | None) -> bool:
             and summary.low > 0.0)
 
 
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)   # the candidate foreground thresholds a fine-tune chooses from
+
+
 def score_pairs(model: Any, pairs: Sequence[Any], preprocessing: Any, device: str) -> dict[str, Any]:
     """Scores of `model` on `pairs` at network resolution: iou, iou_mean, f1, f1_mean, n and per_image_iou.
+
+    `overlap_by_threshold` adds, for each of `THRESHOLDS`, the pooled [intersection, union] pixel
+    counts, so the folds of a fine-tune can be pooled to choose the model's threshold.
 
     The same measurement as the validation inside training (threshold 0.5, all classes pooled
     per image), keeping each image's IoU in the order of `pairs`.
@@ -104,21 +110,38 @@ def score_pairs(model: Any, pairs: Sequence[Any], preprocessing: Any, device: st
     dataset = SegmentationDataset(list(pairs), preprocessing, num_classes=config.num_classes,
                                   input_channels=config.input_channels)
     acc = MetricAccumulator()
+    overlap = {t: [0, 0] for t in THRESHOLDS}
     try:
         with torch.no_grad():
             for batch in DataLoader(dataset, batch_size=4):
                 images, masks = (batch["image"], batch["mask"]) if isinstance(batch, dict) else (batch[0], batch[1])
                 if masks.dim() == 3:
                     masks = masks.unsqueeze(1)
-                pred = (torch.sigmoid(model(images.to(dev)).float()) > 0.5).cpu().numpy()
+                prob = torch.sigmoid(model(images.to(dev)).float()).cpu().numpy()
+                pred = prob > 0.5
                 target = masks.cpu().numpy() > 0.5
+                for t in THRESHOLDS:
+                    overlap[t][0] += int(np.count_nonzero((prob > t) & target))
+                    overlap[t][1] += int(np.count_nonzero((prob > t) | target))
                 for p, t in zip(pred, target):
                     acc.update(p.reshape(-1, p.shape[-1]), t.reshape(-1, t.shape[-1]))
     finally:
         model.train(was_training)
         model.to("cpu")
     return {"iou": acc.iou_pooled, "iou_mean": acc.iou_mean, "f1": acc.f1_pooled, "f1_mean": acc.f1_mean,
-            "n": acc.n, "per_image_iou": list(acc.per_image_iou)}
+            "n": acc.n, "per_image_iou": list(acc.per_image_iou), "overlap_by_threshold": overlap}
+
+
+def choose_threshold(scores: Sequence[dict[str, Any]], min_gain: float = 0.01) -> tuple[float, dict[float, float]]:
+    """The threshold with the best pooled IoU over the held-out pairs of all `scores` (the folds),
+    and the pooled IoU of each candidate; 0.5 (the official rule) unless another beats it by `min_gain`."""
+    pooled = {}
+    for t in THRESHOLDS:
+        inter = sum(s["overlap_by_threshold"][t][0] for s in scores)
+        union = sum(s["overlap_by_threshold"][t][1] for s in scores)
+        pooled[t] = inter / union if union else 1.0
+    best = max(pooled, key=lambda t: (pooled[t], -abs(t - 0.5)))
+    return (best if pooled[best] > pooled[0.5] + min_gain else 0.5), pooled
 
 
 def report_lines(report: Any) -> list[str]:

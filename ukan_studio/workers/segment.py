@@ -23,7 +23,7 @@ class SegmentWorker(Worker):
     name = "Segment"
 
     def __init__(self, items: list[tuple[str, Path]], model: str, device: str = "auto",
-                 threshold: float = 0.5) -> None:
+                 threshold: float | None = None) -> None:
         super().__init__()
         self._items, self._model, self._device, self._threshold = list(items), model, device, threshold
 
