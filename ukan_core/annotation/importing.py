@@ -78,6 +78,10 @@ def _find_pairs(folder: Path, masks_from: Path | None):
 
     if not folder.is_dir():
         raise UkanError(f"{display_name(folder)}: not a folder")
+    if masks_from is not None and masks_from.is_dir() and masks_from.resolve() == folder.resolve():
+        masks_from = None   # the masks lie in the folder itself (BUSI), or beside it (images/ of a dataset)
+    if masks_from is None and folder.name == "images" and (folder.parent / "masks").is_dir():
+        folder = folder.parent   # the images/ folder of a U-KAN dataset: its masks are in ../masks/
     image_folder = folder / "images" if (folder / "images").is_dir() and (folder / "masks").is_dir() else folder
     if masks_from is None:
         if image_folder != folder:
@@ -120,18 +124,14 @@ def _mask_for(class_dir: Path, image: Path) -> Path | None:
 
 
 def _busi_pairs(folder: Path):
-    from ukan_core.data.folders import detect_layout, scan_labelled_folder
+    from ukan_core.data.folders import pairs_layout, scan_labelled_folder
     from ukan_core.io.listing import list_folder
 
-    try:
-        layout = detect_layout(folder)
-    except DatasetError:
-        layout = None
-    if layout != "busi-flat":
+    if pairs_layout(folder) != "busi-flat":   # the folder's own files: its annotation store never counts
         raise UkanError(f"{display_name(folder)}: no masks found; give --from MASKS (a mask folder with the "
                         "images' stems, or a dataset with images/ + masks/0/), or put <stem>_mask.png beside the images")
     try:
-        pairs = [p for p in scan_labelled_folder(folder) if p.image.parent == folder]
+        pairs = [p for p in scan_labelled_folder(folder, "busi-flat") if p.image.parent == folder]
     except DatasetError as exc:
         raise UkanError(str(exc)) from None
     images = [p for p in list_folder(folder).images if "_mask" not in p.stem]
