@@ -158,3 +158,25 @@ def test_rank_lists_a_studio_opened_busi_folder_without_its_mask_files(tmp_path:
     write_png(tmp_path / "case0_mask.png", square_mask())
     AnnotationStore.open(tmp_path, writer=True).close()
     assert [p.name for p in folder_images(tmp_path)[0]] == ["case0.png"]
+
+
+def test_import_reports_progress_per_image_and_cancel_keeps_what_came_in(tmp_path: Path) -> None:
+    from ukan_core.errors import Cancelled
+    from ukan_core.progress import CancelToken
+
+    for k in range(5):
+        write_png(tmp_path / "images" / f"case{k}.png", image(k))
+        write_png(tmp_path / "masks" / "0" / f"case{k}.png", square_mask())
+    token, seen = CancelToken(), []
+
+    def progress(p) -> None:
+        seen.append((p.done, p.total, p.extra["folder"]))
+        if p.done == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        import_masks(tmp_path, progress=progress, cancel=token)
+    assert [(d, t) for d, t, _ in seen] == [(0, 5), (1, 5), (2, 5), (3, 5)]
+    assert {f for _, _, f in seen} == {tmp_path / "images"}
+    store = AnnotationStore.open(tmp_path / "images")   # the index on disk lists the masks written
+    assert [store.status(f"case{k}.png") for k in range(5)] == ["imported"] * 3 + ["unlabelled"] * 2

@@ -24,6 +24,7 @@ from pathlib import Path
 from ukan_core.annotation import statuses
 from ukan_core.errors import DatasetError, StoreError, UkanError
 from ukan_core.io.names import display_name
+from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 
 
 @dataclass
@@ -39,18 +40,26 @@ class ImportReport:
 
 
 def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[str] | None = None, *,
-                 replace: bool = False, model: str | None = None) -> ImportReport:
-    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors."""
+                 replace: bool = False, model: str | None = None,
+                 progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER) -> ImportReport:
+    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors.
+
+    `progress` hears one report per image (`extra["folder"]`: the folder whose store receives the
+    masks); `cancel` stops between images with `Cancelled`, the masks imported until then kept.
+    """
     from ukan_core.annotation.store import AnnotationStore
     from ukan_core.data.folders import Pair, load_pair
 
     image_folder, pairs, unmatched = _find_pairs(Path(folder), None if masks_from is None else Path(masks_from))
     report = ImportReport(folder=image_folder, without_mask=unmatched)
+    facts = {"folder": image_folder}
     store = AnnotationStore.open(image_folder, writer=True)
     try:
         if store.read_only:
             raise StoreError(store.read_only)
-        for pair in pairs:
+        for done, pair in enumerate(pairs):
+            progress(Progress(done, len(pairs), f"{done}/{len(pairs)} masks", facts))
+            cancel.raise_if_cancelled()
             name = pair.image.name
             if not replace and store.status(name) != statuses.UNLABELLED \
                     and not statuses.segment_may_overwrite(store.status(name)):
@@ -64,10 +73,13 @@ def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[s
                 continue
             store.save_mask(name, mask, statuses.IMPORTED, model, write_index=False)
             report.imported += 1
-        if report.imported:
-            store.save_index()
+        progress(Progress(len(pairs), len(pairs), f"{report.imported} mask(s) imported", facts))
     finally:
-        store.close()
+        try:
+            if report.imported:   # cancelled or not: the index lists every mask written
+                store.save_index()
+        finally:
+            store.close()
     return report
 
 
