@@ -39,7 +39,7 @@ LINUX_FILES = (  # (source, name in the bundle folder, executable)
 
 sys.path.insert(0, str(HERE))
 from bundle_contents import EXCLUDED_MODULES, project_version  # noqa: E402 - imported from beside this script
-from third_party import NOTICE_NAME, Notice, collect_notices, write_notice  # noqa: E402
+from third_party import NOTICE_NAME, Notice, collect_notices, refused, write_notice  # noqa: E402
 
 
 class BuildError(Exception):
@@ -94,11 +94,21 @@ def add_third_party_licenses(bundle: Path, *, trim: bool = True) -> tuple[Path, 
     """Write THIRD_PARTY_LICENSES.txt into the bundle folder, beside the executables: the licences of
     the Python runtime and of every package the bundle carries, which must travel with it. Built from
     the installed packages' metadata (no network); returns the file and its notices."""
+    notices = bundle_notices(trim=trim)
+    return write_notice(bundle / NOTICE_NAME, notices), notices
+
+
+def bundle_notices(*, trim: bool = True) -> list[Notice]:
+    """The notices of what the bundle carries; BuildError when the project is not installed or when
+    a component is GPL-only or refused (pylibjpeg-libjpeg): such a bundle must not be built."""
     try:
         notices = collect_notices(excluded_modules=EXCLUDED_MODULES if trim else ())
     except PackageNotFoundError as exc:
         raise BuildError(f"{exc}; install the project first: python -m pip install -e .") from exc
-    return write_notice(bundle / NOTICE_NAME, notices), notices
+    gpl = refused(notices)
+    if gpl:
+        raise BuildError(f"the bundle would carry GPL code: {', '.join(gpl)}; uninstall it and build again")
+    return notices
 
 
 def folder_size(folder: Path) -> tuple[int, int]:
@@ -132,6 +142,7 @@ def _mib(size: int) -> str:
 def build(dist: Path, work: Path, *, archive: bool = True, trim: bool = True) -> Path:
     """Every step for this platform; prints the results and returns the bundle folder."""
     pyinstaller_version = check_pyinstaller()
+    bundle_notices(trim=trim)   # refuse GPL components before the long PyInstaller run
     version = project_version(ROOT)
     print(f"building UKAN Studio {version} with PyInstaller {pyinstaller_version} into {dist} ...", flush=True)
     started = time.monotonic()

@@ -30,7 +30,60 @@ EXCLUDED_MODULES: list[str] = [
     "tkinter", "_tkinter", "scipy", "pandas", "PySide6.QtNetwork",
     # torch extras: TensorBoard logging (needs the tensorboard package, which the app does not use)
     "tensorboard", "torch.utils.tensorboard",
+    # GPL-3.0 decoders that must never be bundled (see REFUSED_DISTRIBUTIONS)
+    "libjpeg",
 ]
+
+# Distributions a bundle must never carry, with their top-level module: pylibjpeg-libjpeg is GPL-3.0
+# (pydicom and pylibjpeg would pick it up as a JPEG decoder if it were installed next to them; the
+# project decodes those JPEGs with imagecodecs and pylibjpeg-openjpeg instead). Its module is in
+# EXCLUDED_MODULES, the spec stops when the analysis still finds it, and build.py stops when the
+# licence notice lists it or any other GPL-only component.
+REFUSED_DISTRIBUTIONS: dict[str, str] = {"pylibjpeg-libjpeg": "libjpeg"}
+
+# The image and mask formats (compressed TIFF and DICOM, NIfTI, DICOM SEG) load parts of themselves
+# by name at run time, which PyInstaller's import analysis cannot see. The spec collects, for each:
+FORMAT_SUBMODULES: tuple[str, ...] = (
+    "imagecodecs",           # imports its `_<codec>` extension modules by name (imagecodecs.imagecodecs)
+    "pylibjpeg",             # pydicom imports pylibjpeg.utils lazily
+    "openjpeg",              # pylibjpeg-openjpeg: found only through its entry points
+    "jpeg_ls",               # pyjpegls (highdicom's JPEG-LS codec; its _CharLS module follows)
+)
+FORMAT_DATA: tuple[str, ...] = (
+    "highdicom",             # _standard/*.json (IOD and attribute tables) and _icc_profiles/*.icc, read by pkgutil
+    "nibabel",               # whatever non-code files it ships outside its tests
+)
+FORMAT_DYNAMIC_LIBS: tuple[str, ...] = ("imagecodecs", "openjpeg", "jpeg_ls")   # DLLs beside the modules (Windows, macOS)
+# Metadata (dist-info) to copy: pylibjpeg finds its decoder plugins through entry points, which live
+# in the plugins' metadata; pylibjpeg and pyjpegls read their own version with importlib.metadata.
+FORMAT_METADATA: tuple[str, ...] = ("pylibjpeg", "pylibjpeg-openjpeg", "pyjpegls", "imagecodecs",
+                                    "highdicom", "nibabel", "tifffile")
+# Sub-modules left out of FORMAT_SUBMODULES: test suites, examples, command-line mains and an optional
+# bridge to numcodecs (not installed).
+FORMAT_SKIPPED_SUBMODULES: tuple[str, ...] = ("imagecodecs.numcodecs", ".tests", ".testing", ".__main__", ".example")
+# Files of FORMAT_DATA packages left out: test data, benchmarks, type stubs and version-control files.
+FORMAT_SKIPPED_DATA: list[str] = ["**/tests/**", "**/testing/**", "**/benchmarks/**", "**/*.pyi", "**/.gitignore"]
+
+
+def keep_format_submodule(name: str) -> bool:
+    """True for a sub-module of FORMAT_SUBMODULES that the bundle should carry (not a test, not numcodecs)."""
+    return not any(skip in name for skip in FORMAT_SKIPPED_SUBMODULES)
+
+
+def refused_modules(toc: list) -> list[str]:
+    """The entries of a PyInstaller TOC (`(dest_name, src_name, typecode)`) that belong to a module of
+    REFUSED_DISTRIBUTIONS: its Python modules (`libjpeg`, `libjpeg.utils`) and the files in its package
+    folder (`libjpeg/_libjpeg.cpython-311-x86_64-linux-gnu.so`). A system library such as
+    `libjpeg.so.8` (the IJG/libjpeg-turbo library, not GPL) is not one of them."""
+    modules = set(REFUSED_DISTRIBUTIONS.values())
+    found = []
+    for dest_name, _src, typecode in toc:
+        name = _posix(dest_name)
+        top = name.split(".")[0] if typecode == "PYMODULE" else name.split("/")[0] if "/" in name else None
+        if top in modules:
+            found.append(name)
+    return found
+
 
 # Files (destination paths inside the bundle, `/`-separated, fnmatch patterns) that the hooks collect
 # but nothing loads: torch's C++ test binaries and headers, Qt translations (the app is English only),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import re
 import sys
 import sysconfig
 from collections.abc import Iterable
@@ -38,11 +39,19 @@ CODE_SUFFIXES = frozenset({".py", ".pyc", ".pyi", ".pyo", ".pyd", ".so", ".dll",
 # "LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only" and ship none): the FSF's verbatim texts, kept in
 # installer/licenses/. LGPL-3.0 is a set of permissions added to GPL-3.0, so both travel together.
 SHIPPED_TEXTS = {"LGPL-3.0": ("LGPL-3.0.txt", "GPL-3.0.txt")}
+# Licence texts of what a distribution compiles in without shipping their files, kept in
+# installer/licenses/: pyjpegls states MIT and ships no licence file, and its `_CharLS` extension
+# module is CharLS (BSD-3-Clause; the text is CharLS's own, as imagecodecs ships it in LICENSE-charls).
+# (distribution, file, what it covers)
+EMBEDDED_TEXTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pyjpegls": (("pyjpegls-MIT.txt", "pyjpegls's MIT License; its wheel ships no licence file"),
+                 ("CharLS-BSD-3-Clause.txt", "CharLS, BSD-3-Clause, compiled into pyjpegls's _CharLS module")),
+}
 MAX_LICENSE_FIELD = 200  # a longer `License:` field is a whole licence text, not a name
 RULE = "=" * 78
 
 sys.path.insert(0, str(HERE))
-from bundle_contents import EXCLUDED_MODULES  # noqa: E402 - imported from beside this script
+from bundle_contents import EXCLUDED_MODULES, REFUSED_DISTRIBUTIONS  # noqa: E402 - imported from beside this script
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,7 @@ def notice_of(dist: importlib.metadata.Distribution) -> Notice:
         files = [LicenseFile("License field of its metadata", field)]  # a whole licence text, kept as is
     if not files:
         files = shipped_texts(stated_license(dist))
+    files = files + [file for file in embedded_texts(metadata["Name"] or "") if file.text not in {f.text for f in files}]
     return Notice(name=metadata["Name"], version=dist.version, license=stated_license(dist),
                   url=project_url(dist), files=tuple(files))
 
@@ -167,6 +177,32 @@ def shipped_texts(license_expression: str) -> list[LicenseFile]:
             files += [LicenseFile(f"{name} (the FSF's text, as the component states {licence})",
                                   (HERE / "licenses" / name).read_text(encoding="utf-8")) for name in names]
     return files
+
+
+def embedded_texts(name: str) -> list[LicenseFile]:
+    """The installer's copies of the licences of what distribution `name` compiles in (see EMBEDDED_TEXTS)."""
+    return [LicenseFile(f"{file} ({covers})", (HERE / "licenses" / file).read_text(encoding="utf-8"))
+            for file, covers in EMBEDDED_TEXTS.get(canonicalize_name(name), ())]
+
+
+def is_gpl_only(license_expression: str) -> bool:
+    """True when every alternative of `license_expression` (split at OR, or at `;` between classifiers)
+    is GPL or AGPL: a copyleft licence the bundle cannot carry. An LGPL choice (PySide6's
+    "LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only") or a permissive one is fine."""
+    alternatives = [part.strip().upper() for part in re.split(r"\bOR\b|;", license_expression) if part.strip()]
+
+    def copyleft(part: str) -> bool:
+        lesser = "LGPL" in part or "LESSER" in part or "LIBRARY GENERAL" in part
+        return not lesser and ("GPL" in part or "GENERAL PUBLIC LICENSE" in part)
+
+    return bool(alternatives) and all(copyleft(part) for part in alternatives)
+
+
+def refused(notices: Iterable[Notice]) -> list[str]:
+    """One line per component the bundle must not carry: GPL-only ones and REFUSED_DISTRIBUTIONS."""
+    refused_names = {canonicalize_name(name) for name in REFUSED_DISTRIBUTIONS}
+    return [f"{notice.name} {notice.version} ({notice.license or 'no licence stated'})" for notice in notices
+            if canonicalize_name(notice.name) in refused_names or is_gpl_only(notice.license)]
 
 
 def stated_license(dist: importlib.metadata.Distribution) -> str:
@@ -349,7 +385,8 @@ def write_notice(path: Path, notices: Iterable[Notice]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write the notice for this environment's bundle to OUT; exit 0, or 2 with one line."""
+    """Command line: write the notice for this environment's bundle to OUT; exit 0, 1 when it lists a GPL
+    component (one error line each), or 2 with one line."""
     import argparse
 
     parser = argparse.ArgumentParser(description=f"Write the third-party licence notice of the {PRODUCT} bundle.")
@@ -363,10 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, importlib.metadata.PackageNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    gpl = refused(notices)
+    for line in gpl:
+        print(f"error: GPL component in the bundle's list: {line}", file=sys.stderr)
     missing = sum(1 for notice in notices if not notice.files)
     print(f"{written}: {len(notices)} components, {missing} without a licence file "
           f"({written.stat().st_size / 1024:.0f} KiB)")
-    return 0
+    return 1 if gpl else 0
 
 
 if __name__ == "__main__":

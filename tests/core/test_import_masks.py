@@ -117,3 +117,66 @@ def test_cli_import_masks_is_listed_in_help() -> None:
     result = subprocess.run([sys.executable, "-m", "ukan_core.cli.main", "--help"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0 and "import-masks" in result.stdout
+
+
+def test_a_busi_folder_the_studio_has_opened_still_imports_its_masks(tmp_path: Path) -> None:
+    for k in range(2):
+        write_png(tmp_path / f"case{k}.png", image(k))
+        write_png(tmp_path / f"case{k}_mask.png", square_mask())
+    extra = np.zeros((12, 16), np.uint8)
+    extra[8:11, 10:14] = 255
+    write_png(tmp_path / "case1_mask_1.png", extra)
+    AnnotationStore.open(tmp_path, writer=True).close()   # what opening the folder in the Studio leaves
+    assert (tmp_path / ".ukan-studio").is_dir()
+    report = import_masks(tmp_path)
+    assert (report.imported, report.without_mask, report.problems) == (2, 0, [])
+    store = AnnotationStore.open(tmp_path)
+    assert [store.status(f"case{k}.png") for k in range(2)] == ["imported"] * 2
+    assert store.mask("case1.png")[9, 11] == 1, "the extra lesion of _mask_1.png is merged"
+    again = import_masks(tmp_path, masks_from=tmp_path, replace=True)   # the open folder picked as the mask folder
+    assert (again.imported, again.without_mask) == (2, 0)
+    assert AnnotationStore.open(tmp_path).mask("case1.png")[9, 11] == 1
+
+
+def test_the_images_folder_of_an_opened_dataset_imports_from_its_masks_sibling(tmp_path: Path) -> None:
+    for k in range(2):
+        write_png(tmp_path / "images" / f"case{k}.png", image(k))
+        write_png(tmp_path / "masks" / "0" / f"case{k}.png", square_mask())
+    for opened in (tmp_path, tmp_path / "images"):
+        AnnotationStore.open(opened, writer=True).close()
+    for folder, masks_from in ((tmp_path / "images", None), (tmp_path / "images", tmp_path / "images"),
+                               (tmp_path, None)):
+        report = import_masks(folder, masks_from=masks_from, replace=True)
+        assert (report.folder, report.imported, report.problems) == (tmp_path / "images", 2, [])
+    assert AnnotationStore.open(tmp_path / "images").status("case0.png") == "imported"
+
+
+def test_rank_lists_a_studio_opened_busi_folder_without_its_mask_files(tmp_path: Path) -> None:
+    from ukan_core.cli.rank import folder_images
+
+    write_png(tmp_path / "case0.png", image(0))
+    write_png(tmp_path / "case0_mask.png", square_mask())
+    AnnotationStore.open(tmp_path, writer=True).close()
+    assert [p.name for p in folder_images(tmp_path)[0]] == ["case0.png"]
+
+
+def test_import_reports_progress_per_image_and_cancel_keeps_what_came_in(tmp_path: Path) -> None:
+    from ukan_core.errors import Cancelled
+    from ukan_core.progress import CancelToken
+
+    for k in range(5):
+        write_png(tmp_path / "images" / f"case{k}.png", image(k))
+        write_png(tmp_path / "masks" / "0" / f"case{k}.png", square_mask())
+    token, seen = CancelToken(), []
+
+    def progress(p) -> None:
+        seen.append((p.done, p.total, p.extra["folder"]))
+        if p.done == 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        import_masks(tmp_path, progress=progress, cancel=token)
+    assert [(d, t) for d, t, _ in seen] == [(0, 5), (1, 5), (2, 5), (3, 5)]
+    assert {f for _, _, f in seen} == {tmp_path / "images"}
+    store = AnnotationStore.open(tmp_path / "images")   # the index on disk lists the masks written
+    assert [store.status(f"case{k}.png") for k in range(5)] == ["imported"] * 3 + ["unlabelled"] * 2

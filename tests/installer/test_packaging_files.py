@@ -130,3 +130,51 @@ def test_inno_setup_script_points_at_real_files() -> None:
     assert "{autoprograms}" in text and "{autodesktop}" in text
     assert (INSTALLER / "windows" / "..\\..\\resources\\icons\\ukan-studio.ico".replace("\\", "/")).resolve().is_file()
     assert '#define AppExe "ukan-studio.exe"' in text
+
+
+def test_a_refused_gpl_module_is_found_in_the_analysis(contents: ModuleType) -> None:
+    toc = [("libjpeg", "/site/libjpeg/__init__.py", "PYMODULE"),
+           ("libjpeg.utils", "/site/libjpeg/utils.py", "PYMODULE"),
+           ("libjpeg/_libjpeg.cpython-311-x86_64-linux-gnu.so", "/site/libjpeg/_libjpeg.so", "EXTENSION"),
+           ("libjpeg.so.8", "/usr/lib/libjpeg.so.8", "BINARY"),                     # the system JPEG library
+           ("imagecodecs.libs/libjpeg-f212e7a6.so.8.3.2", "/site/x.so", "BINARY"),
+           ("pylibjpeg.utils", "/site/pylibjpeg/utils.py", "PYMODULE"),
+           ("openjpeg", "/site/openjpeg/__init__.py", "PYMODULE")]
+    assert contents.refused_modules(toc) == ["libjpeg", "libjpeg.utils",
+                                             "libjpeg/_libjpeg.cpython-311-x86_64-linux-gnu.so"]
+    assert contents.refused_modules(toc[3:]) == []
+
+
+def test_format_submodules_leave_out_tests_and_numcodecs(contents: ModuleType) -> None:
+    keep = contents.keep_format_submodule
+    assert keep("imagecodecs._jpegls") and keep("imagecodecs._ljpeg") and keep("openjpeg.utils")
+    assert keep("pylibjpeg.utils") and keep("jpeg_ls.CharLS")
+    assert not keep("imagecodecs.numcodecs") and not keep("jpeg_ls.tests") and not keep("pylibjpeg.tests.test_x")
+
+
+def test_the_spec_collects_what_the_format_packages_load_by_name(contents: ModuleType) -> None:
+    """What the spec's calls return here: the codecs imagecodecs imports by name, pylibjpeg's plugin
+    with the metadata that declares it as an entry point, highdicom's data files."""
+    hooks = pytest.importorskip("PyInstaller.utils.hooks")
+    for module in ("imagecodecs", "openjpeg", "jpeg_ls", "pylibjpeg", "highdicom", "nibabel"):
+        pytest.importorskip(module)
+    spec = (ROOT / "installer" / "ukan-studio.spec").read_text(encoding="utf-8")
+    for name in ("FORMAT_SUBMODULES", "FORMAT_DATA", "FORMAT_DYNAMIC_LIBS", "FORMAT_METADATA", "refused_modules"):
+        assert f"bundle_contents.{name}" in spec
+    hidden = [m for package in contents.FORMAT_SUBMODULES
+              for m in hooks.collect_submodules(package, filter=contents.keep_format_submodule)]
+    for module in ("imagecodecs._jpegls", "imagecodecs._ljpeg", "imagecodecs._jpeg8", "imagecodecs._tiff",
+                   "openjpeg", "openjpeg.utils", "jpeg_ls.CharLS", "pylibjpeg.utils"):
+        assert module in hidden, module
+    assert not [m for m in hidden if ".tests" in m or m == "imagecodecs.numcodecs"]
+    datas = [f"{Path(dest).as_posix()}/{Path(src).name}" for package in contents.FORMAT_DATA
+             for src, dest in hooks.collect_data_files(package, excludes=contents.FORMAT_SKIPPED_DATA)]
+    for name in ("highdicom/_standard/module_attribute_map.json", "highdicom/_standard/iod_module_map.json",
+                 "highdicom/_icc_profiles/sRGB_v4_ICC_preference.icc"):
+        assert name in datas, name
+    assert not [d for d in datas if "/tests/" in d]
+    metadata = {Path(dest).name: Path(src) for dist in contents.FORMAT_METADATA
+                for src, dest in hooks.copy_metadata(dist)}
+    openjpeg_info = next(src for name, src in metadata.items() if name.startswith("pylibjpeg_openjpeg-"))
+    assert "[pylibjpeg.pixel_data_decoders]" in (openjpeg_info / "entry_points.txt").read_text(encoding="utf-8")
+    assert any(name.startswith("pyjpegls-") for name in metadata)   # jpeg_ls reads version("pyjpegls")

@@ -229,3 +229,84 @@ def test_the_image_codec_packages_bring_their_licences_and_none_is_gpl(third_par
     openjpeg = "\n".join(file.text for file in notices["pylibjpeg-openjpeg"].files)
     assert "openjpeg" in openjpeg and "BSD" in openjpeg        # the bundled OpenJPEG's own terms
     assert not _installed("pylibjpeg-libjpeg"), "pylibjpeg-libjpeg is GPL-3.0: it must not be installed"
+
+
+def test_every_bundled_component_carries_a_licence_text(notices: dict) -> None:
+    without = sorted(notice.name for notice in notices.values() if not notice.files)
+    assert without == [], f"no licence text in the notice for: {', '.join(without)}"
+
+
+FORMAT_DISTRIBUTIONS = {   # the packages behind the clinical formats, and the licence each states
+    "highdicom": "MIT", "nibabel": "MIT", "pyjpegls": "MIT", "imagecodecs": "BSD-3-Clause",
+    "pylibjpeg": "MIT", "pylibjpeg-openjpeg": "MIT", "pydicom": "MIT", "tifffile": "BSD-3-Clause",
+}
+
+
+def test_the_format_packages_are_listed_with_their_licences_and_the_libraries_they_compile_in(notices: dict) -> None:
+    for name, licence in FORMAT_DISTRIBUTIONS.items():
+        assert name in notices, f"{name} is bundled but missing from the notice"
+        assert licence in notices[name].license, f"{name}: {notices[name].license}"
+        assert notices[name].files, f"{name}: no licence text"
+    pyjpegls = {Path(file.path.split(" ")[0]).name: file.text for file in notices["pyjpegls"].files}
+    assert "Permission is hereby granted" in pyjpegls["pyjpegls-MIT.txt"]
+    charls = pyjpegls["CharLS-BSD-3-Clause.txt"]
+    assert "Jan de Vaan" in charls and "Redistribution and use in source and binary forms" in charls
+    shipped_by_imagecodecs = importlib.metadata.distribution("imagecodecs").locate_file("imagecodecs/licenses/LICENSE-charls")
+    if Path(shipped_by_imagecodecs).is_file():   # the same text CharLS ships, not one written from memory
+        assert charls == Path(shipped_by_imagecodecs).read_text(encoding="utf-8")
+    openjpeg = "\n".join(file.text for file in notices["pylibjpeg-openjpeg"].files)
+    assert "MIT License" in openjpeg and "2-clauses" in openjpeg and "Universite catholique de Louvain" in openjpeg
+    assert "COPYING" in {Path(file.path).name for file in notices["nibabel"].files}
+
+
+def test_gpl_only_licences_are_recognised(third_party: ModuleType) -> None:
+    gpl = ["GPL-3.0-only", "GPL-3.0-or-later", "AGPL-3.0", "OSI Approved :: GNU General Public License v3 (GPLv3)",
+           "GPL-2.0-only OR GPL-3.0-only", "MIT AND GPL-3.0-only"]
+    fine = ["MIT", "BSD-3-Clause", "LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only", "LGPL-2.1-or-later",
+            "OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)", "MIT OR GPL-3.0-only", "",
+            "OSI Approved :: MIT License; OSI Approved :: GNU General Public License (GPL)"]
+    assert [third_party.is_gpl_only(text) for text in gpl] == [True] * len(gpl)
+    assert [third_party.is_gpl_only(text) for text in fine] == [False] * len(fine)
+
+
+def test_a_gpl_component_in_the_bundles_list_is_refused(third_party: ModuleType, notices: dict) -> None:
+    assert third_party.refused(notices.values()) == [], "the installed bundle list holds a GPL component"
+    libjpeg = third_party.Notice(name="pylibjpeg-libjpeg", version="2.3.0", license="GPL-3.0-or-later", url="", files=())
+    relabelled = third_party.Notice(name="pylibjpeg-libjpeg", version="2.3.0", license="", url="", files=())
+    other = third_party.Notice(name="some-codec", version="1.0", license="GPL-2.0-only", url="", files=())
+    lines = third_party.refused([*notices.values(), libjpeg, relabelled, other])
+    assert lines == ["pylibjpeg-libjpeg 2.3.0 (GPL-3.0-or-later)", "pylibjpeg-libjpeg 2.3.0 (no licence stated)",
+                     "some-codec 1.0 (GPL-2.0-only)"]
+
+
+def test_the_build_stops_before_pyinstaller_when_the_list_holds_gpl_code(monkeypatch: pytest.MonkeyPatch,
+                                                                        tmp_path: Path) -> None:
+    build = load_installer_script("build")
+    gpl = build.Notice(name="pylibjpeg-libjpeg", version="2.3.0", license="GPL-3.0-or-later", url="", files=())
+    real = build.collect_notices
+    monkeypatch.setattr(build, "collect_notices", lambda **kwargs: [*real(**kwargs), gpl])
+    monkeypatch.setattr(build, "check_pyinstaller", lambda: "6.99")
+    ran: list[Path] = []
+    monkeypatch.setattr(build, "run_pyinstaller", lambda dist, work, trim=True: ran.append(dist) or dist)
+    with pytest.raises(build.BuildError, match="GPL code: pylibjpeg-libjpeg 2.3.0"):
+        build.build(tmp_path / "dist", tmp_path / "work", archive=False)
+    assert ran == [] and not (tmp_path / "dist").exists()
+
+
+def test_the_command_line_fails_on_a_gpl_component(third_party: ModuleType, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gpl = third_party.Notice(name="some-codec", version="1.0", license="GPL-3.0-only", url="", files=())
+    monkeypatch.setattr(third_party, "collect_notices", lambda **kwargs: [gpl])
+    assert third_party.main([str(tmp_path / "out.txt")]) == 1
+    assert "GPL component in the bundle's list: some-codec 1.0" in capsys.readouterr().err
+
+
+def test_a_gpl_decoder_is_never_followed_into_the_bundle(third_party: ModuleType) -> None:
+    contents = load_installer_script("bundle_contents")
+    assert contents.REFUSED_DISTRIBUTIONS == {"pylibjpeg-libjpeg": "libjpeg"}
+    assert "libjpeg" in contents.EXCLUDED_MODULES
+    # it is only ever an extra (pylibjpeg[libjpeg], highdicom[libjpeg]), which the list does not follow
+    for name in ("pylibjpeg", "highdicom"):
+        libjpeg = [r for r in importlib.metadata.requires(name) or [] if r.lower().startswith("pylibjpeg-libjpeg")]
+        assert libjpeg and all("extra" in r for r in libjpeg), libjpeg
+    assert "pylibjpeg-libjpeg" not in [n.lower() for n in third_party.bundled_distributions(excluded_modules=())]

@@ -129,3 +129,39 @@ def test_an_official_dataset_root_imports_into_its_images_folder(window, qtbot, 
     assert window.session.folder == root / "images", "the images folder is what opens after the import"
     assert [_row_status(window, f"s{i}.png") for i in range(3)] == ["imported"] * 3
     assert window._docks["imagesDock"].windowTitle() == "Images · 3/3 corrected"
+
+
+def test_load_masks_on_an_opened_busi_folder_reads_its_mask_files_not_its_store(
+        window, qtbot, monkeypatch, tmp_path: Path) -> None:
+    from ukan_studio.controllers import import_controller
+
+    folder = _busi_folder(tmp_path)
+    extra = np.zeros((96, 128), np.uint8)
+    extra[80:90, 5:15] = 255
+    cv2.imwrite(str(folder / "benign (1)_mask_1.png"), extra)
+    monkeypatch.setattr(import_controller, "ask_to_import", lambda *_: False)   # the offer declined
+    window.open_folder(folder)
+    qtbot.waitUntil(lambda: str(folder) in window.settings.mask_import_answers)
+    assert (folder / ".ukan-studio").is_dir()
+    _load_masks(window, qtbot, monkeypatch, folder)   # the dialog's answer: the open folder itself
+    on_disk = AnnotationStore.open(folder)
+    assert [on_disk.status(f"benign ({i}).png") for i in range(2)] == ["imported"] * 2
+    assert on_disk.mask("benign (1).png")[85, 10] == 1, "the extra lesion (_mask_1.png) is merged"
+    assert "Imported 2 mask(s)" in window.notice.text and "without" not in window.notice.text
+
+
+def test_load_masks_on_the_opened_images_folder_of_a_dataset_finds_its_masks(
+        window, qtbot, monkeypatch, tmp_path: Path) -> None:
+    root = tmp_path / "dataset"
+    (root / "masks" / "0").mkdir(parents=True)
+    (root / "images").mkdir()
+    for i in range(2):
+        image, mask = synthetic_scan(30 + i)
+        cv2.imwrite(str(root / "images" / f"s{i}.png"), image)
+        cv2.imwrite(str(root / "masks" / "0" / f"s{i}.png"), mask * 255)
+    window.open_folder(root / "images")
+    assert (root / "images" / ".ukan-studio").is_dir()
+    _load_masks(window, qtbot, monkeypatch, root / "images")   # the dialog opens on the images folder
+    assert [_row_status(window, f"s{i}.png") for i in range(2)] == ["imported"] * 2
+    assert AnnotationStore.open(root / "images").status("s1.png") == "imported"
+    assert "Imported 2 mask(s)" in window.notice.text

@@ -24,6 +24,7 @@ from pathlib import Path
 from ukan_core.annotation import statuses
 from ukan_core.errors import DatasetError, StoreError, UkanError
 from ukan_core.io.names import display_name
+from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 
 
 @dataclass
@@ -39,18 +40,26 @@ class ImportReport:
 
 
 def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[str] | None = None, *,
-                 replace: bool = False, model: str | None = None) -> ImportReport:
-    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors."""
+                 replace: bool = False, model: str | None = None,
+                 progress: ProgressCallback = no_progress, cancel: CancelToken = NEVER) -> ImportReport:
+    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors.
+
+    `progress` hears one report per image (`extra["folder"]`: the folder whose store receives the
+    masks); `cancel` stops between images with `Cancelled`, the masks imported until then kept.
+    """
     from ukan_core.annotation.store import AnnotationStore
     from ukan_core.data.folders import Pair, load_pair
 
     image_folder, pairs, unmatched = _find_pairs(Path(folder), None if masks_from is None else Path(masks_from))
     report = ImportReport(folder=image_folder, without_mask=unmatched)
+    facts = {"folder": image_folder}
     store = AnnotationStore.open(image_folder, writer=True)
     try:
         if store.read_only:
             raise StoreError(store.read_only)
-        for pair in pairs:
+        for done, pair in enumerate(pairs):
+            progress(Progress(done, len(pairs), f"{done}/{len(pairs)} masks", facts))
+            cancel.raise_if_cancelled()
             name = pair.image.name
             if not replace and store.status(name) != statuses.UNLABELLED \
                     and not statuses.segment_may_overwrite(store.status(name)):
@@ -64,10 +73,13 @@ def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[s
                 continue
             store.save_mask(name, mask, statuses.IMPORTED, model, write_index=False)
             report.imported += 1
-        if report.imported:
-            store.save_index()
+        progress(Progress(len(pairs), len(pairs), f"{report.imported} mask(s) imported", facts))
     finally:
-        store.close()
+        try:
+            if report.imported:   # cancelled or not: the index lists every mask written
+                store.save_index()
+        finally:
+            store.close()
     return report
 
 
@@ -78,6 +90,10 @@ def _find_pairs(folder: Path, masks_from: Path | None):
 
     if not folder.is_dir():
         raise UkanError(f"{display_name(folder)}: not a folder")
+    if masks_from is not None and masks_from.is_dir() and masks_from.resolve() == folder.resolve():
+        masks_from = None   # the masks lie in the folder itself (BUSI), or beside it (images/ of a dataset)
+    if masks_from is None and folder.name == "images" and (folder.parent / "masks").is_dir():
+        folder = folder.parent   # the images/ folder of a U-KAN dataset: its masks are in ../masks/
     image_folder = folder / "images" if (folder / "images").is_dir() and (folder / "masks").is_dir() else folder
     if masks_from is None:
         if image_folder != folder:
@@ -120,18 +136,14 @@ def _mask_for(class_dir: Path, image: Path) -> Path | None:
 
 
 def _busi_pairs(folder: Path):
-    from ukan_core.data.folders import detect_layout, scan_labelled_folder
+    from ukan_core.data.folders import pairs_layout, scan_labelled_folder
     from ukan_core.io.listing import list_folder
 
-    try:
-        layout = detect_layout(folder)
-    except DatasetError:
-        layout = None
-    if layout != "busi-flat":
+    if pairs_layout(folder) != "busi-flat":   # the folder's own files: its annotation store never counts
         raise UkanError(f"{display_name(folder)}: no masks found; give --from MASKS (a mask folder with the "
                         "images' stems, or a dataset with images/ + masks/0/), or put <stem>_mask.png beside the images")
     try:
-        pairs = [p for p in scan_labelled_folder(folder) if p.image.parent == folder]
+        pairs = [p for p in scan_labelled_folder(folder, "busi-flat") if p.image.parent == folder]
     except DatasetError as exc:
         raise UkanError(str(exc)) from None
     images = [p for p in list_folder(folder).images if "_mask" not in p.stem]

@@ -43,16 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def folder_images(data: Path) -> tuple[list[Path], list[str]]:
     """(image files of DATA, problem lines): DATA/images/ for a labelled folder, else DATA itself."""
-    from ukan_core.data.folders import detect_layout, scan_labelled_folder
-    from ukan_core.errors import DatasetError
+    from ukan_core.data.folders import pairs_layout, scan_labelled_folder
     from ukan_core.io.listing import list_images
 
-    try:
-        layout = detect_layout(data)
-    except DatasetError:
-        layout = None
-    if layout == "busi-flat":   # images and their _mask files side by side
-        return [pair.image for pair in scan_labelled_folder(data)], []
+    if pairs_layout(data) == "busi-flat":   # images and their _mask files side by side (a store or not)
+        return [pair.image for pair in scan_labelled_folder(data, "busi-flat")], []
     listing = list_images([data / "images" if (data / "images").is_dir() else data])
     return listing.images, listing.problems
 

@@ -63,10 +63,8 @@ def detect_layout(folder: str | Path) -> str:
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
-    masks = root / "masks"
-    if (root / "images").is_dir() and masks.is_dir():
-        numbered = [p for p in masks.iterdir() if p.is_dir() and p.name.isdigit()]
-        return "official" if numbered else "images-masks"
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        return pairs_layout(root)   # type: ignore[return-value]
     if (root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None:
         return "studio"
     if _flat_mask_files(root):
@@ -77,10 +75,27 @@ def detect_layout(folder: str | Path) -> str:
     )
 
 
-def scan_labelled_folder(folder: str | Path) -> list[Pair]:
-    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line."""
+def pairs_layout(folder: str | Path) -> str | None:
+    """"official", "images-masks" or "busi-flat" from the image and mask files alone, else None.
+
+    The annotation store (`.ukan-studio/`) never counts here: a folder the Studio has opened still
+    holds its own image/mask pairs, and importing them must find them.
+    """
     root = Path(folder)
-    layout = detect_layout(root)
+    masks = root / "masks"
+    if (root / "images").is_dir() and masks.is_dir():
+        numbered = [p for p in masks.iterdir() if p.is_dir() and p.name.isdigit()]
+        return "official" if numbered else "images-masks"
+    if root.is_dir() and _flat_mask_files(root):
+        return "busi-flat"
+    return None
+
+
+def scan_labelled_folder(folder: str | Path, layout: str | None = None) -> list[Pair]:
+    """Every (image, mask) pair of `folder`, sorted by id, in `layout` (default: `detect_layout`).
+    Raises DatasetError with one line."""
+    root = Path(folder)
+    layout = layout or detect_layout(root)
     if layout == "studio":
         pairs = studio_corrected_pairs(root)
     elif layout == "busi-flat":

@@ -39,6 +39,8 @@ class ActionStates(QObject):
         a["actionRetrain"].setEnabled(s.folder is not None and has_model and not self.jobs.is_busy("retrain"))
         self.retrain_panel.start_button.setEnabled(a["actionRetrain"].isEnabled())
         a["actionCancel"].setEnabled(bool(self.jobs.user_jobs()))
+        a["actionLoadMasks"].setEnabled(s.folder is not None and not s.read_only
+                                        and not self.jobs.is_busy("import_masks"))
         a["actionExportMasks"].setEnabled(s.store is not None and not self.jobs.is_busy("export"))
         a["actionClearMask"].setEnabled(has_image)
         a["actionAcceptMask"].setEnabled(s.can_accept())

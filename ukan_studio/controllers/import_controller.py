@@ -57,10 +57,12 @@ class ImportController(QObject):
         self.session, self.jobs, self.folder = session, jobs, folder
         self.settings, self.feedback, self.dialog_parent = settings, feedback, dialog_parent
         self._report = None
+        self._receiving: Path | None = None    # the folder whose store receives the masks (from the progress)
         self._show_after: str | None = None   # the image on screen before the import
         self._masks_beside = False            # masks beside the images: they count as images without masks
         jobs.job_ending.connect(self._on_job_ending)
         jobs.failed.connect(self._on_job_failed)
+        jobs.progressed.connect(self._on_job_progressed)
         folder.folder_shown.connect(self._on_folder_shown)
 
     @Slot()
@@ -85,7 +87,7 @@ class ImportController(QObject):
             self.feedback.show_error(f"{folder.name}: masks not loaded, edits could not be saved yet; "
                                      "free space and try again")
             return False
-        self._report, self._show_after = None, self.session.current
+        self._report, self._receiving, self._show_after = None, None, self.session.current
         self._masks_beside = masks_from is not None and Path(masks_from) == Path(folder)
         worker = ImportMasksWorker(folder, masks_from)
         worker.succeeded.connect(self._on_worker_succeeded)
@@ -95,9 +97,19 @@ class ImportController(QObject):
     def _on_worker_succeeded(self, report: object) -> None:
         self._report = report
 
+    @Slot(str, object)
+    def _on_job_progressed(self, kind: str, progress: object) -> None:
+        if kind == KIND and "folder" in progress.extra:   # type: ignore[attr-defined]
+            self._receiving = Path(progress.extra["folder"])   # type: ignore[attr-defined]
+
     @Slot(str)
     def _on_job_ending(self, kind: str) -> None:
-        if kind != KIND or self._report is None:
+        if kind != KIND:
+            return
+        if self._report is None:   # cancelled (or failed) part-way: show the masks already loaded
+            receiving, self._receiving = self._receiving, None
+            if receiving is not None:
+                self.folder.open_folder(receiving, select=self._show_after)
             return
         report, self._report = self._report, None
         self.folder.open_folder(report.folder, select=self._show_after)   # re-read the statuses
