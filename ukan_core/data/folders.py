@@ -58,8 +58,12 @@ class Pair:
         return self.masks[0]
 
 
-def detect_layout(folder: str | Path) -> str:
-    """"official", "images-masks", "studio" or "busi-flat"; DatasetError when the folder has none."""
+def detect_layout(folder: str | Path, *, studio: bool = True) -> str:
+    """"official", "images-masks", "studio" or "busi-flat"; DatasetError when the folder has none.
+
+    `studio=False` looks only at the folder's files, not at an annotation store the Studio left
+    there: a BUSI folder opened in the Studio is still "busi-flat" for importing its masks.
+    """
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
@@ -67,7 +71,7 @@ def detect_layout(folder: str | Path) -> str:
     if (root / "images").is_dir() and masks.is_dir():
         numbered = [p for p in masks.iterdir() if p.is_dir() and p.name.isdigit()]
         return "official" if numbered else "images-masks"
-    if (root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None:
+    if studio and ((root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None):
         return "studio"
     if _flat_mask_files(root):
         return "busi-flat"
@@ -77,10 +81,13 @@ def detect_layout(folder: str | Path) -> str:
     )
 
 
-def scan_labelled_folder(folder: str | Path) -> list[Pair]:
-    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line."""
+def scan_labelled_folder(folder: str | Path, *, studio: bool = True) -> list[Pair]:
+    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line.
+
+    `studio=False`: the pairs of the folder's own mask files, ignoring a Studio annotation store.
+    """
     root = Path(folder)
-    layout = detect_layout(root)
+    layout = detect_layout(root, studio=studio)
     if layout == "studio":
         pairs = studio_corrected_pairs(root)
     elif layout == "busi-flat":
