@@ -57,8 +57,8 @@ def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[s
         if store.read_only:
             raise StoreError(store.read_only)
         for done, pair in enumerate(pairs):
-            cancel.raise_if_cancelled()
             progress(Progress(done, len(pairs), f"reading {display_name(pair.image.name)}"))
+            cancel.raise_if_cancelled()
             name = pair.image.name
             if not replace and store.status(name) != statuses.UNLABELLED \
                     and not statuses.segment_may_overwrite(store.status(name)):
