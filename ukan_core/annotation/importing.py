@@ -24,7 +24,6 @@ from pathlib import Path
 from ukan_core.annotation import statuses
 from ukan_core.errors import DatasetError, StoreError, UkanError
 from ukan_core.io.names import display_name
-from ukan_core.progress import NEVER, CancelToken, Progress, ProgressCallback, no_progress
 
 
 @dataclass
@@ -40,13 +39,8 @@ class ImportReport:
 
 
 def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[str] | None = None, *,
-                 replace: bool = False, model: str | None = None, progress: ProgressCallback = no_progress,
-                 cancel: CancelToken = NEVER) -> ImportReport:
-    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors.
-
-    `progress` hears of every mask (done of all found); `cancel` stops between masks with Cancelled,
-    keeping (and indexing) the masks imported so far.
-    """
+                 replace: bool = False, model: str | None = None) -> ImportReport:
+    """Import the masks of the images of `folder` (see the module docstring); UkanError for usage errors."""
     from ukan_core.annotation.store import AnnotationStore
     from ukan_core.data.folders import Pair, load_pair
 
@@ -56,9 +50,7 @@ def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[s
     try:
         if store.read_only:
             raise StoreError(store.read_only)
-        for done, pair in enumerate(pairs):
-            progress(Progress(done, len(pairs), f"reading {display_name(pair.image.name)}"))
-            cancel.raise_if_cancelled()
+        for pair in pairs:
             name = pair.image.name
             if not replace and store.status(name) != statuses.UNLABELLED \
                     and not statuses.segment_may_overwrite(store.status(name)):
@@ -72,13 +64,10 @@ def import_masks(folder: str | os.PathLike[str], masks_from: str | os.PathLike[s
                 continue
             store.save_mask(name, mask, statuses.IMPORTED, model, write_index=False)
             report.imported += 1
-        progress(Progress(len(pairs), len(pairs), f"{report.imported} mask(s) imported"))
+        if report.imported:
+            store.save_index()
     finally:
-        try:
-            if report.imported:
-                store.save_index()   # also when cancelled: what came in is kept, and listed
-        finally:
-            store.close()
+        store.close()
     return report
 
 
@@ -135,14 +124,14 @@ def _busi_pairs(folder: Path):
     from ukan_core.io.listing import list_folder
 
     try:
-        layout = detect_layout(folder, studio=False)   # the folder's own mask files, even once the Studio opened it
+        layout = detect_layout(folder)
     except DatasetError:
         layout = None
     if layout != "busi-flat":
         raise UkanError(f"{display_name(folder)}: no masks found; give --from MASKS (a mask folder with the "
                         "images' stems, or a dataset with images/ + masks/0/), or put <stem>_mask.png beside the images")
     try:
-        pairs = [p for p in scan_labelled_folder(folder, studio=False) if p.image.parent == folder]
+        pairs = [p for p in scan_labelled_folder(folder) if p.image.parent == folder]
     except DatasetError as exc:
         raise UkanError(str(exc)) from None
     images = [p for p in list_folder(folder).images if "_mask" not in p.stem]

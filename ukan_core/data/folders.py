@@ -58,12 +58,8 @@ class Pair:
         return self.masks[0]
 
 
-def detect_layout(folder: str | Path, *, studio: bool = True) -> str:
-    """"official", "images-masks", "studio" or "busi-flat"; DatasetError when the folder has none.
-
-    `studio=False` looks only at the folder's files, not at an annotation store the Studio left
-    there: a BUSI folder opened in the Studio is still "busi-flat" for importing its masks.
-    """
+def detect_layout(folder: str | Path) -> str:
+    """"official", "images-masks", "studio" or "busi-flat"; DatasetError when the folder has none."""
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
@@ -71,7 +67,7 @@ def detect_layout(folder: str | Path, *, studio: bool = True) -> str:
     if (root / "images").is_dir() and masks.is_dir():
         numbered = [p for p in masks.iterdir() if p.is_dir() and p.name.isdigit()]
         return "official" if numbered else "images-masks"
-    if studio and ((root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None):
+    if (root / STUDIO_FOLDER).is_dir() or _studio_fallback(root) is not None:
         return "studio"
     if _flat_mask_files(root):
         return "busi-flat"
@@ -81,13 +77,10 @@ def detect_layout(folder: str | Path, *, studio: bool = True) -> str:
     )
 
 
-def scan_labelled_folder(folder: str | Path, *, studio: bool = True) -> list[Pair]:
-    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line.
-
-    `studio=False`: the pairs of the folder's own mask files, ignoring a Studio annotation store.
-    """
+def scan_labelled_folder(folder: str | Path) -> list[Pair]:
+    """Every (image, mask) pair of `folder`, sorted by id. Raises DatasetError with one line."""
     root = Path(folder)
-    layout = detect_layout(root, studio=studio)
+    layout = detect_layout(root)
     if layout == "studio":
         pairs = studio_corrected_pairs(root)
     elif layout == "busi-flat":

@@ -40,7 +40,6 @@ class ActionStates(QObject):
         self.retrain_panel.start_button.setEnabled(a["actionRetrain"].isEnabled())
         a["actionCancel"].setEnabled(bool(self.jobs.user_jobs()))
         a["actionExportMasks"].setEnabled(s.store is not None and not self.jobs.is_busy("export"))
-        a["actionLoadMasks"].setEnabled(s.folder is not None and not s.read_only and not self.jobs.is_busy("import_masks"))
         a["actionClearMask"].setEnabled(has_image)
         a["actionAcceptMask"].setEnabled(s.can_accept())
         a["actionNextImage"].setEnabled(bool(s.names))

@@ -59,10 +59,8 @@ class ImportController(QObject):
         self._report = None
         self._show_after: str | None = None   # the image on screen before the import
         self._masks_beside = False            # masks beside the images: they count as images without masks
-        self._cancelled_folder: Path | None = None   # a cancelled import: its folder is shown again
         jobs.job_ending.connect(self._on_job_ending)
         jobs.failed.connect(self._on_job_failed)
-        jobs.cancelled.connect(self._on_job_cancelled)
         folder.folder_shown.connect(self._on_folder_shown)
 
     @Slot()
@@ -98,18 +96,8 @@ class ImportController(QObject):
         self._report = report
 
     @Slot(str)
-    def _on_job_cancelled(self, kind: str) -> None:
-        if kind == KIND:
-            self._cancelled_folder = self.session.folder
-
-    @Slot(str)
     def _on_job_ending(self, kind: str) -> None:
-        if kind != KIND:
-            return
-        cancelled, self._cancelled_folder = self._cancelled_folder, None
-        if self._report is None:
-            if cancelled is not None and cancelled == self.session.folder:   # the masks loaded so far
-                self.folder.open_folder(cancelled, select=self._show_after)
+        if kind != KIND or self._report is None:
             return
         report, self._report = self._report, None
         self.folder.open_folder(report.folder, select=self._show_after)   # re-read the statuses

@@ -18,10 +18,9 @@ from ukan_studio.progress_bar import show_progress_on
 
 JOB_TEXT = {"segment": "Segmenting", "segment_all": "Segmenting all images", "retrain": "Retraining",
             "explain": "Explaining", "generate": "Generating", "train_generator": "Training the generator",
-            "export": "Exporting masks", "export_model": "Exporting the model", "import_masks": "Loading masks"}
+            "export": "Exporting masks", "export_model": "Exporting the model"}
 CANCEL_NOTES = {"retrain": "; the previous model is kept", "segment": "; masks already predicted are kept",
-                "segment_all": "; masks already predicted are kept", "export": "; masks already written are kept",
-                "import_masks": "; masks already loaded are kept"}
+                "segment_all": "; masks already predicted are kept", "export": "; masks already written are kept"}
 
 
 def job_text(kind: str) -> str:

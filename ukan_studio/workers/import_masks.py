@@ -14,8 +14,7 @@ from ukan_studio.workers.base import Worker
 
 
 class ImportMasksWorker(Worker):
-    """Runs `import_masks(folder, masks_from)` and returns its ImportReport; progress per mask, and
-    Cancel between masks (those imported so far are kept)."""
+    """Runs `import_masks(folder, masks_from)` and returns its ImportReport."""
 
     name = "Load masks"
 
@@ -27,5 +26,7 @@ class ImportMasksWorker(Worker):
     def run(self):   # -> ImportReport
         from ukan_core.annotation.importing import import_masks
 
-        self.report(Progress(0, 1, "looking for masks…"))
-        return import_masks(self._folder, self._masks_from, progress=self.report, cancel=self.cancel_token)
+        self.report(Progress(0, 1, "reading masks…"))
+        report = import_masks(self._folder, self._masks_from)
+        self.report(Progress(1, 1, f"{report.imported} mask(s) imported"))
+        return report
