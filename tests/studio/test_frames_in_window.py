@@ -216,3 +216,28 @@ def test_opening_a_multiframe_file_or_a_volume_shows_its_first_frame(frames_wind
         assert frames_window.open_path(frames_folder / name)
         assert frames_window.session.current == name
         assert frames_window.session.display(name) == f"{name} [1/{4 if name == 'ct.nii.gz' else 3}]"
+
+
+def test_explain_works_on_a_frame_and_uses_its_own_pixels(frames_window, qtbot, monkeypatch,
+                                                          tiny_model_path: Path) -> None:
+    from ukan_studio.controllers import explain_controller
+
+    requests: list = []
+
+    class RecordingExplainWorker(explain_controller.ExplainWorker):
+        def __init__(self, request) -> None:
+            requests.append(request)
+            super().__init__(request)
+
+    monkeypatch.setattr(explain_controller, "ExplainWorker", RecordingExplainWorker)
+    frames_window.settings.device = "cpu"
+    frames_window.models_panel.add_model_file(tiny_model_path)
+    _click_row(qtbot, frames_window, "stack.tif/2")
+    frames_window._docks["explainDock"].raise_()
+    panel = frames_window.explain_panel
+    with qtbot.waitSignal(frames_window.job_finished, timeout=60_000, check_params_cb=lambda k: k == "explain"):
+        qtbot.mouseClick(panel.explain_button, Qt.MouseButton.LeftButton)
+    assert panel.result is not None, panel.status.text()
+    assert (requests[0].image.name, requests[0].frame) == ("stack.tif", 2)
+    assert panel.result.image_name == "stack.tif [frame 3]" and panel.result.image_size == (48, 64)
+    assert "stack.tif [frame 3]" in panel.status.text()
