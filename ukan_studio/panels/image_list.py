@@ -1,9 +1,4 @@
-"""The image list: names at once, thumbnails as rows come into view, a status pill per image.
-
-Every frame of a multi-frame file (DICOM frames, TIFF pages, NIfTI slices) is a row of its own,
-`cine.dcm [2/5]`, with its own thumbnail and status; the rows of one file are grouped: indented
-under a bar that runs down beside them (GROUP_ROLE says where a row sits in its group).
-"""
+"""The image list: names at once, thumbnails as rows come into view, a status pill per image."""
 
 from __future__ import annotations
 
@@ -19,7 +14,7 @@ from ukan_studio.panels.thumbnails import THUMB_SIZE, ThumbnailLoader
 from ukan_studio.session import Session
 
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
-GROUP_ROLE = Qt.ItemDataRole.UserRole + 2   # None (a single-frame file), or (frame, frame count)
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 3   # None (a single-frame file), or (frame, frame count)
 GROUP_INDENT = 14                           # pixels the frames of one file are indented by
 STATUS_COLORS = {
     "unlabelled": QColor(128, 132, 140),
@@ -34,7 +29,12 @@ STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected"
 
 
 class ImageListModel(QAbstractListModel):
-    """Rows are the session's image names; thumbnails load lazily on a pool thread."""
+    """Rows are the session's image names; thumbnails load lazily on a pool thread.
+
+    Every frame of a multi-frame file (DICOM frames, TIFF pages, NIfTI slices) is a row of its own,
+    `cine.dcm [2/5]`, with its own thumbnail and status; GROUP_ROLE says where a row sits among its
+    file's frames, so the delegate indents them beside a bar that groups them.
+    """
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
