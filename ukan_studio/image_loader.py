@@ -9,7 +9,8 @@ small cache (the current image and its neighbours), so going back and forth deco
 A result that nobody waits for any more (the user switched again) is not thrown away: it goes
 into the cache, and only a result of another folder (an older generation) is dropped. The saved
 mask of a large image (a 12 MP PNG takes ~60 ms) is read with it; the session uses that copy only
-if the file has not changed since.
+if the file has not changed since. What is decoded is an item (`ukan_core.io.items.ImageItem`): one
+frame of a file, so the frames of a multi-frame DICOM or the slices of a volume are cached one by one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from ukan_core.io.items import ImageItem
 
 log = logging.getLogger(__name__)
 
@@ -53,26 +56,33 @@ def decodes_quickly(path: Path) -> bool:
     return width * height <= SMALL_IMAGE_PIXELS
 
 
-def neighbour_paths(folder: Path, names: list[str], name: str) -> list[Path]:
-    """The next and previous images of `name` in the folder's order: likely the next ones asked for."""
+def neighbour_items(items: dict[str, ImageItem], names: list[str], name: str) -> list[ImageItem]:
+    """The next and previous items of `name` in the folder's order: likely the next ones asked for."""
     try:
         row = names.index(name)
     except ValueError:
         return []
-    return [folder / names[r] for r in (row + 1, row - 1) if 0 <= r < len(names)]
+    return [items[names[r]] for r in (row + 1, row - 1) if 0 <= r < len(names) and names[r] in items]
 
 
-def read_now(path: Path) -> tuple[Any, str | None]:
-    """Decode `path` on this thread: (ImageData, None), or (None, one line saying why it cannot be read)."""
+def as_item(source: ImageItem | Path) -> ImageItem:
+    """`source` itself, or the item of a single-frame file given by its path."""
+    return source if isinstance(source, ImageItem) else ImageItem(Path(source))
+
+
+def read_now(source: ImageItem | Path) -> tuple[Any, str | None]:
+    """Decode one item (a Path: its first frame) on this thread: (ImageData, None), or (None, one line
+    saying why it cannot be read)."""
     from ukan_core.errors import UkanError
-    from ukan_core.io.images import read_image
+    from ukan_core.io.items import read_item
 
+    item = as_item(source)
     try:
-        return read_image(path), None
+        return read_item(item), None
     except UkanError as exc:
         return None, str(exc)
     except OSError as exc:
-        return None, f"{path.name}: cannot read ({exc.strerror or exc})"
+        return None, f"{item.name}: cannot read ({exc.strerror or exc})"
 
 
 class _LoaderState:
@@ -81,7 +91,7 @@ class _LoaderState:
     def __init__(self) -> None:
         self.generation = 0
         self.closed = False
-        self.wanted: frozenset[Path] = frozenset()   # paths still worth decoding (current and neighbours)
+        self.wanted: frozenset[ImageItem] = frozenset()   # paths still worth decoding (current and neighbours)
 
     def close(self, *_args: object) -> None:
         self.closed = True
@@ -112,27 +122,27 @@ def read_stored_mask(path: Path | None) -> tuple[Path, tuple[int, int], Any] | N
 
 
 class _DecodeJob(QRunnable):
-    def __init__(self, loader: ImageLoader, state: _LoaderState, path: Path, mask_path: Path | None) -> None:
+    def __init__(self, loader: ImageLoader, state: _LoaderState, item: ImageItem, mask_path: Path | None) -> None:
         super().__init__()
-        self._loader, self._state, self._path, self._generation = loader, state, path, state.generation
+        self._loader, self._state, self._item, self._generation = loader, state, item, state.generation
         self._mask_path = mask_path
 
     def _current(self) -> bool:
         return not self._state.closed and self._generation == self._state.generation
 
     def run(self) -> None:
-        if not self._current() or self._path not in self._state.wanted:
-            self._emit(self._loader.dropped, self._generation, self._path)
+        if not self._current() or self._item not in self._state.wanted:
+            self._emit(self._loader.dropped, self._generation, self._item)
             return   # the user moved on before this decode started
         try:
-            image, error = read_now(self._path)
+            image, error = read_now(self._item)
         except Exception as exc:   # a decoder's surprise must not kill the pool thread silently
-            log.exception("decoding %s failed", self._path)
-            image, error = None, f"{self._path.name}: {exc}"
+            log.exception("decoding %s failed", self._item.name)
+            image, error = None, f"{self._item.name}: {exc}"
         if image is None:
-            self._emit(self._loader.failed, self._generation, self._path, error or "cannot be read")
+            self._emit(self._loader.failed, self._generation, self._item, error or "cannot be read")
         else:
-            self._emit(self._loader.decoded, self._generation, self._path, (image, read_stored_mask(self._mask_path)))
+            self._emit(self._loader.decoded, self._generation, self._item, (image, read_stored_mask(self._mask_path)))
 
     def _emit(self, signal: Any, *args: object) -> None:
         if self._state.closed:
@@ -144,72 +154,77 @@ class _DecodeJob(QRunnable):
 
 
 class ImageLoader(QObject):
-    """Decodes images on a pool thread; `loaded` / `load_failed` arrive on the GUI thread."""
+    """Decodes items on a pool thread; `loaded` / `load_failed` arrive on the GUI thread.
 
-    loaded = Signal(object, object)        # path, ukan_core.io.images.ImageData (also cached)
-    load_failed = Signal(object, str)      # path, one line
+    Items are `ImageItem`s (one frame of one file); cache and masks are keyed by them.
+    """
+
+    loaded = Signal(object, object)        # ImageItem, ukan_core.io.images.ImageData (also cached)
+    load_failed = Signal(object, str)      # ImageItem, one line
     # from the pool thread (generation first: a result of another folder is dropped)
     decoded = Signal(int, object, object)
     failed = Signal(int, object, str)
     dropped = Signal(int, object)
 
     def __init__(self, parent: QObject | None = None, cache_images: int = CACHE_IMAGES,
-                 mask_path_of: Callable[[Path], Path | None] | None = None) -> None:
+                 mask_path_of: Callable[[ImageItem], Path | None] | None = None) -> None:
         super().__init__(parent)
         self._mask_path_of = mask_path_of or (lambda _path: None)   # where the image's saved mask is
-        self._masks: dict[Path, tuple[Path, tuple[int, int], Any]] = {}   # image -> saved mask read with it
+        self._masks: dict[ImageItem, tuple[Path, tuple[int, int], Any]] = {}   # image -> saved mask read with it
         self._state = _LoaderState()
         self.destroyed.connect(self._state.close)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._cache: OrderedDict[Path, Any] = OrderedDict()
+        self._cache: OrderedDict[ImageItem, Any] = OrderedDict()
         self._cache_images = cache_images
-        self._in_flight: set[Path] = set()
+        self._in_flight: set[ImageItem] = set()
         self.decoded.connect(self._on_decoded)
         self.failed.connect(self._on_failed)
         self.dropped.connect(self._on_dropped)
 
-    def cached(self, path: Path) -> Any:
-        """The decoded image of `path` if it is in the cache (it becomes the most recent), else None."""
-        image = self._cache.get(path)
+    def cached(self, item: ImageItem | Path) -> Any:
+        """The decoded image of `item` (a Path: its only frame) if it is in the cache (it becomes the
+        most recent), else None."""
+        item = as_item(item)
+        image = self._cache.get(item)
         if image is not None:
-            self._cache.move_to_end(path)
+            self._cache.move_to_end(item)
         return image
 
-    def keep(self, path: Path, image: Any) -> None:
+    def keep(self, item: ImageItem, image: Any) -> None:
         """Put a decoded image into the cache (the oldest beyond the limit is forgotten)."""
-        self._cache[path] = image
-        self._cache.move_to_end(path)
+        self._cache[item] = image
+        self._cache.move_to_end(item)
         while len(self._cache) > self._cache_images:
             old, _image = self._cache.popitem(last=False)
             self._masks.pop(old, None)
 
-    def take_stored_mask(self, path: Path, mask_path: Path) -> Any:
-        """The saved mask of image `path` read with it in the background, if that file is unchanged since; else None."""
-        stored = self._masks.pop(path, None)
+    def take_stored_mask(self, item: ImageItem, mask_path: Path) -> Any:
+        """The saved mask of `item` read with it in the background, if that file is unchanged since; else None."""
+        stored = self._masks.pop(item, None)
         if stored is None or stored[0] != mask_path or stored[1] != file_stamp(mask_path):
             return None
         return stored[2]
 
-    def is_loading(self, path: Path) -> bool:
-        return path in self._in_flight
+    def is_loading(self, item: ImageItem) -> bool:
+        return item in self._in_flight
 
-    def load(self, path: Path, neighbours: list[Path] | None = None) -> None:
-        """Decode `path` first, then `neighbours` (prefetch); `loaded` says when `path` is ready."""
-        self._state.wanted = frozenset([path, *(neighbours or [])])
-        self._start(path, priority=1)
+    def load(self, item: ImageItem, neighbours: list[ImageItem] | None = None) -> None:
+        """Decode `item` first, then `neighbours` (prefetch); `loaded` says when `item` is ready."""
+        self._state.wanted = frozenset([item, *(neighbours or [])])
+        self._start(item, priority=1)
         self.prefetch(neighbours or [])
 
-    def prefetch(self, paths: list[Path]) -> None:
-        """Decode `paths` in the background unless they are cached or on their way already."""
-        self._state.wanted = self._state.wanted | frozenset(paths)
-        for path in paths:
-            if path not in self._cache:
-                self._start(path, priority=0)
+    def prefetch(self, items: list[ImageItem]) -> None:
+        """Decode `items` in the background unless they are cached or on their way already."""
+        self._state.wanted = self._state.wanted | frozenset(items)
+        for item in items:
+            if item not in self._cache:
+                self._start(item, priority=0)
 
-    def want_only(self, paths: list[Path]) -> None:
-        """Queued decodes of other paths are skipped (the user moved on)."""
-        self._state.wanted = frozenset(paths)
+    def want_only(self, items: list[ImageItem]) -> None:
+        """Queued decodes of other items are skipped (the user moved on)."""
+        self._state.wanted = frozenset(items)
 
     def reset(self) -> None:
         """Another folder: forget the cache, and drop every result still to come."""
@@ -224,33 +239,33 @@ class ImageLoader(QObject):
         self.reset()
         self._pool.waitForDone(10_000)
 
-    def _start(self, path: Path, priority: int) -> None:
-        if self._state.closed or path in self._in_flight:
+    def _start(self, item: ImageItem, priority: int) -> None:
+        if self._state.closed or item in self._in_flight:
             return
-        self._in_flight.add(path)
-        self._pool.start(_DecodeJob(self, self._state, path, self._mask_path_of(path)), priority)
+        self._in_flight.add(item)
+        self._pool.start(_DecodeJob(self, self._state, item, self._mask_path_of(item)), priority)
 
     @Slot(int, object, object)
-    def _on_decoded(self, generation: int, path: Path, decoded: Any) -> None:
+    def _on_decoded(self, generation: int, item: ImageItem, decoded: Any) -> None:
         if generation != self._state.generation:
             return
         image, stored_mask = decoded
-        self._in_flight.discard(path)
-        self.keep(path, image)
+        self._in_flight.discard(item)
+        self.keep(item, image)
         if stored_mask is not None:
-            self._masks[path] = stored_mask
-        self.loaded.emit(path, image)
+            self._masks[item] = stored_mask
+        self.loaded.emit(item, image)
 
     @Slot(int, object, str)
-    def _on_failed(self, generation: int, path: Path, message: str) -> None:
+    def _on_failed(self, generation: int, item: ImageItem, message: str) -> None:
         if generation != self._state.generation:
             return
-        self._in_flight.discard(path)
-        self.load_failed.emit(path, message)
+        self._in_flight.discard(item)
+        self.load_failed.emit(item, message)
 
     @Slot(int, object)
-    def _on_dropped(self, generation: int, path: Path) -> None:
+    def _on_dropped(self, generation: int, item: ImageItem) -> None:
         if generation == self._state.generation:
-            self._in_flight.discard(path)
-            if path in self._state.wanted:   # wanted again since the job looked: decode after all
-                self._start(path, priority=1)
+            self._in_flight.discard(item)
+            if item in self._state.wanted:   # wanted again since the job looked: decode after all
+                self._start(item, priority=1)

@@ -23,6 +23,8 @@ class ExplainRequest:
     reference_kind: str | None = None    # "ground_truth" | "corrected" | "predicted"
     threshold: float = DEFAULT_THRESHOLD
     device: str = "auto"
+    frame: int = 0                       # which frame of `image` (a DICOM frame, TIFF page, NIfTI slice)
+    name: str | None = None              # how to name it in messages (default: the file name)
 
 
 # Generator sizes offered for a new model; "official" is the paper's DiffusionUKANConfig.

@@ -1,15 +1,13 @@
 """The open folder: image names, the annotation store, the masks being edited, undo and autosave.
 
 The GUI thread owns the state. Edits arrive as MaskEdits (from the canvas or a Segment result)
-wrapped in undo commands; every change is saved to the annotation store by a short one-shot
-timer, so at most the last second is at risk if the process dies, and at once when the user
-switches image, exports, retrains or closes the window. The files themselves (mask PNGs, the
-index) are written by a DiskWriter thread in order, so a slow disk never freezes the window;
-exporting, retraining, another folder and closing wait for it. A failed save is retried by a
-timer with back-off until it succeeds; the failed edits stay in memory (`unsaved_masks`) until
-then, and are only dropped by an explicit `discard_unsaved` (that machinery is
-`ukan_studio.mask_saver`). A folder that another app holds the lock of opens read-only: edits are
-refused with a message, never silently dropped.
+wrapped in undo commands; every change is saved to the annotation store by a short one-shot timer
+(at most the last second is at risk if the process dies), and at once when the user switches image,
+exports, retrains or closes the window. A DiskWriter thread writes the files in order, so a slow
+disk never freezes the window. A failed save is retried with back-off; the failed edits stay in
+memory (`unsaved_masks`) until an explicit `discard_unsaved` (`ukan_studio.mask_saver`). A folder
+that another app holds the lock of opens read-only: edits are refused with a message.
+Image names are the store's item keys: a file name, or `<file name>/<k>` for frame k of a file.
 """
 
 from __future__ import annotations
@@ -24,14 +22,15 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoGroup, QUndoStack
 
-from ukan_core.annotation import AnnotationStore, CorrectedItem, export_store_masks, statuses
-from ukan_core.annotation.keys import display_name
+from ukan_core.annotation import AnnotationStore, CorrectedItem, statuses
+from ukan_core.annotation.keys import display_name, item_key
+from ukan_core.io.items import ImageItem
 from ukan_core.errors import StoreError, UkanError
 from ukan_studio.canvas.mask_edit import MaskEdit, diff_edit
 from ukan_studio.canvas.undo import MaskEditCommand
-from ukan_studio.folder_scan import scan_image_names
-from ukan_studio.session_export import export_scope_names, renamed_exports_line
-from ukan_studio.image_loader import ImageLoader, decodes_quickly, neighbour_paths, read_now
+from ukan_studio.folder_scan import item_display, item_of, scan_items
+from ukan_studio.session_export import export_now, renamed_exports_line
+from ukan_studio.image_loader import ImageLoader, decodes_quickly, neighbour_items, read_now
 from ukan_studio.mask_saver import MaskSaver
 
 log = logging.getLogger(__name__)
@@ -55,7 +54,8 @@ class Session(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.folder: Path | None = None
-        self.names: list[str] = []
+        self.names: list[str] = []                  # item keys, in the folder's order
+        self.items: dict[str, ImageItem] = {}       # item key -> (file, frame, frame count)
         self.store: AnnotationStore | None = None
         self.current: str | None = None
         self.image: Any = None             # ukan_core.io.images.ImageData of the current image
@@ -80,7 +80,7 @@ class Session(QObject):
 
         path = Path(folder).expanduser()
         bundled = path.resolve() == samples_dir().resolve()
-        names = scan_image_names(path)
+        items = scan_items(path)
         if not self.flush(wait=True) and self.has_unsaved:
             raise StoreError(f"{display_name(path.name)}: not opened, edits in the open folder could not be "
                              f"saved yet; free space (they are retried) or close the window to export them")
@@ -89,16 +89,16 @@ class Session(QObject):
         if self.store is not None:
             self.store.close()
         store = AnnotationStore.open(path, beside_images=not bundled, writer=True)   # never write into the install
-        self.folder, self.store, self.names = path, store, names
+        self.folder, self.store, self.names, self.items = path, store, list(items), items
         self.current, self.image, self.image_error, self.loading = None, None, None, None
         self.folder_opened.emit(str(path))
 
     def set_current(self, name: str | None) -> None:
         """Make image `name` (and its mask and undo history) current; a large file is decoded in the background.
 
-        Until a background decode is done `image` is None and `loading` names the image (edits are
-        impossible: there is no mask to edit); `current_changed` is emitted again once it is shown.
-        Switching again meanwhile makes the late result only warm the cache.
+        Until a background decode is done `image` is None and `loading` names the image (no mask to
+        edit); `current_changed` is emitted again once it is shown. Switching again meanwhile makes the
+        late result only warm the cache.
         """
         self.flush(wait=False)
         self.current, self.image, self.image_error, self.loading = name, None, None, None
@@ -106,22 +106,30 @@ class Session(QObject):
             self.undo_group.setActiveStack(None)
             self.current_changed.emit(name or "")
             return
-        path = self.folder / name
-        neighbours = neighbour_paths(self.folder, self.names, name)
-        image = self._loader.cached(path)
-        if image is None and not decodes_quickly(path):
+        item = self.item(name)
+        neighbours = neighbour_items(self.items, self.names, name)
+        image = self._loader.cached(item)
+        if image is None and not decodes_quickly(item.path):
             self.loading = name
             self.undo_group.setActiveStack(None)
-            self._loader.load(path, neighbours)
+            self._loader.load(item, neighbours)
             self.current_changed.emit(name)
             return
         if image is None:
-            image, self.image_error = read_now(path)
+            image, self.image_error = read_now(item)
             if image is not None:
-                self._loader.keep(path, image)
-        self._loader.want_only([path, *neighbours])
-        self._loader.prefetch([p for p in neighbours if not decodes_quickly(p)])
+                self._loader.keep(item, image)
+        self._loader.want_only([item, *neighbours])
+        self._loader.prefetch([n for n in neighbours if not decodes_quickly(n.path)])
         self._show(name, image)
+
+    def item(self, name: str) -> ImageItem:
+        """The file and frame of image `name` (an item key)."""
+        return item_of(self.items, self.folder or Path(), name)
+
+    def display(self, name: str) -> str:
+        """How the list and messages name image `name`: `scan.png`, or `cine.dcm [2/5]` for a frame."""
+        return item_display(self.items, name)
 
     def _show(self, name: str, image: Any) -> None:
         """`image` (or None: unreadable) is the current image now: its mask and undo stack become active."""
@@ -135,13 +143,13 @@ class Session(QObject):
         self.current_changed.emit(name)
 
     @Slot(object, object)
-    def _on_image_loaded(self, path: Path, image: Any) -> None:
-        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+    def _on_image_loaded(self, item: ImageItem, image: Any) -> None:
+        if self.loading is not None and item == self.items.get(self.loading):
             self._show(self.loading, image)
 
     @Slot(object, str)
-    def _on_image_load_failed(self, path: Path, message: str) -> None:
-        if self.loading is not None and self.folder is not None and path == self.folder / self.loading:
+    def _on_image_load_failed(self, item: ImageItem, message: str) -> None:
+        if self.loading is not None and item == self.items.get(self.loading):
             self.image_error = message
             self._show(self.loading, None)
 
@@ -178,15 +186,15 @@ class Session(QObject):
         self.live_masks[name] = np.ascontiguousarray(mask, dtype=np.uint8)
         return self.live_masks[name]
 
-    def _saved_mask_path(self, image_path: Path) -> Path | None:
-        """Where the saved mask of `image_path` is (for the loader, which reads it along)."""
-        return self.store.mask_path(image_path.name) if self.store is not None else None
+    def _saved_mask_path(self, item: ImageItem) -> Path | None:
+        """Where the saved mask of `item` is (for the loader, which reads it along)."""
+        return self.store.mask_path(item_key(item.path.name, item.frame)) if self.store is not None else None
 
     def _saved_mask(self, name: str) -> np.ndarray | None:
         """The saved mask of `name`: the copy the loader read in the background if the file is unchanged."""
         assert self.store is not None and self.folder is not None
         mask_path = self.store.mask_path(name)
-        mask = self._loader.take_stored_mask(self.folder / name, mask_path)
+        mask = self._loader.take_stored_mask(self.item(name), mask_path)
         return mask if mask is not None else self.store.mask(name)
 
     # -- statuses ----------------------------------------------------------------------------
@@ -340,26 +348,19 @@ class Session(QObject):
 
     def set_model_ref(self, ref: str | None) -> None:
         """Record `ref` as the open folder's model in the session's store (queued saves land first)."""
-        if self.store is None:
-            return
-        self.flush(wait=True)   # an older index snapshot written later would drop the record
-        self.store.set_model_ref(ref)
+        if self.store is not None:
+            self.flush(wait=True)   # an older index snapshot written later would drop the record
+            self.store.set_model_ref(ref)
 
     def export_masks(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False, scope: str = "all",
-                     mode: str = "binary", selected: list[str] | None = None) -> list[Path]:
-        """Save pending edits, then write the masks of `scope` as PNGs named like the images (here, at once)."""
-        if self.store is None:
-            return []
+                     mode: str = "binary", selected: list[str] | None = None, format: str = "png") -> list[Path]:
+        """Save pending edits, then write the masks of `scope` named like the images (here, at once)."""
         self.flush()
-        names = export_scope_names(self, scope, selected)
-        written = export_store_masks(self.store, names, out_dir, overwrite=overwrite, mode=mode)
-        self.tell_renamed_exports(names)
-        return written
+        return export_now(self, out_dir, overwrite=overwrite, scope=scope, mode=mode, selected=selected, format=format)
 
     def tell_renamed_exports(self, names: list[str]) -> None:
         """Say (by `info`) which exported file holds which mask when two images shared a stem."""
-        line = renamed_exports_line(self, names)
-        if line:
+        if line := renamed_exports_line(self, names):
             self.info.emit(line)
 
     def close(self) -> bool:

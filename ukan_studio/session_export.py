@@ -6,9 +6,11 @@ Plain functions over the session's state (GUI thread); the writing itself is
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Protocol
 
-from ukan_core.annotation import AnnotationStore, statuses
+from ukan_core.annotation import AnnotationStore, export_store_masks, statuses
 from ukan_core.annotation.export import renamed_exports
 from ukan_core.annotation.keys import display_name
 from ukan_core.errors import UkanError
@@ -21,6 +23,20 @@ class ExportSource(Protocol):
     store: AnnotationStore | None
 
     def status(self, name: str) -> str: ...
+
+    def tell_renamed_exports(self, names: list[str]) -> None: ...
+
+
+def export_now(session: ExportSource, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
+               scope: str = "all", mode: str = "binary", selected: list[str] | None = None,
+               format: str = "png") -> list[Path]:
+    """Write the saved masks of `scope` into `out_dir` in `format` (png, nifti, dicom-seg) on this thread."""
+    if session.store is None:
+        return []
+    names = export_scope_names(session, scope, selected)
+    written = export_store_masks(session.store, names, out_dir, overwrite=overwrite, mode=mode, format=format)
+    session.tell_renamed_exports(names)
+    return written
 
 
 def export_scope_names(session: ExportSource, scope: str, selected: list[str] | None = None) -> list[str]:

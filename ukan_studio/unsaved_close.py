@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from ukan_core.annotation.export import write_unsaved_masks
-from ukan_core.annotation.keys import display_name
+from ukan_core.annotation.keys import display_item
 from ukan_studio.session import Session
 
 RETRY, EXPORT, DISCARD, CANCEL = "retry", "export", "discard", "cancel"
@@ -62,7 +62,7 @@ def ask_unsaved_choice(parent: QWidget, text: str) -> str:
 
 
 def _message(unsaved: dict, problem: str) -> str:
-    names = [display_name(n) for n in unsaved]
+    names = [display_item(n) for n in unsaved]
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     what = f"The edits of {listed} could not be saved" if names else "Some annotation files could not be saved"
     return (f"{problem + ' ' if problem else ''}{what} (see the message in the window). Free space or fix the "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Slot
 
 from ukan_core.annotation import statuses
+from ukan_core.annotation.keys import display_item
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.panels.explain import ExplainPanel
@@ -42,9 +43,10 @@ class ExplainController(QObject):
             return False
         status, mask = self.session.status(name), self.session.current_mask()
         kind = reference_kind(status) if mask is not None else None
-        request = self.panel.make_request(model, self.session.folder / name,
-                                          mask.copy() if kind and mask is not None else None, kind,
-                                          device=self.settings.device)
+        item = self.session.item(name)
+        request = self.panel.make_request(model, item.path, mask.copy() if kind and mask is not None else None,
+                                          kind, device=self.settings.device, frame=item.frame,
+                                          name=display_item(name))
         worker = ExplainWorker(request)
         self.panel.attach(worker)
         return self.jobs.start(KIND, worker)

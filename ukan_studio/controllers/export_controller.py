@@ -1,4 +1,4 @@
-"""Export masks: ask where and how, save pending edits, then write the PNGs on a worker.
+"""Export masks: ask where and how, save pending edits, then write the masks (PNG, NIfTI or DICOM SEG) on a worker.
 
 The session flushes on the GUI thread first; the ExportMasksWorker (the core export) writes file by file with
 progress and Cancel. When files exist already nothing is written until the user says
@@ -33,6 +33,7 @@ class _Export:
     out_dir: Path
     names: list[str]
     mode: str
+    format: str = "png"
 
 
 class ExportController(QObject):
@@ -45,6 +46,7 @@ class ExportController(QObject):
         self.session, self.jobs, self.image_list = session, jobs, image_list
         self.settings, self.feedback, self.dialog_parent = settings, feedback, dialog_parent
         self._running: _Export | None = None
+        self._format = "png"   # the format chosen last in this window
         self._outcome: ExportOutcome | None = None
         self._conflict: tuple[_Export, ExportOutcome] | None = None
         jobs.failed.connect(self._on_job_failed)
@@ -58,16 +60,17 @@ class ExportController(QObject):
             return
         start = str(folder.parent / f"{folder.name}-masks")
         options = ask_export_options(self.dialog_parent, self.settings.export_folder or start,
-                                     self.settings.export_mode)
+                                     self.settings.export_mode, self._format)
         if options is None:
             return
         self.settings.export_mode = options.mode
         self.settings.export_folder = str(options.out_dir)
         save_settings(self.settings)
-        self.export(options.out_dir, scope=options.scope, mode=options.mode)
+        self._format = options.format
+        self.export(options.out_dir, scope=options.scope, mode=options.mode, format=options.format)
 
-    def export(self, out_dir: str | Path, *, scope: str = "all", mode: str = "binary") -> bool:
-        """Save pending edits, then write the masks of `scope` into `out_dir` on a worker."""
+    def export(self, out_dir: str | Path, *, scope: str = "all", mode: str = "binary", format: str = "png") -> bool:
+        """Save pending edits, then write the masks of `scope` into `out_dir` in `format` on a worker."""
         if self.session.store is None or self.jobs.is_busy(KIND):
             return False
         self.session.flush()   # on the GUI thread, before the worker reads the files
@@ -77,12 +80,12 @@ class ExportController(QObject):
         except UkanError as exc:
             self.feedback.show_error(f"Export failed: {exc}")
             return False
-        return self._start(_Export(Path(out_dir), names, mode), overwrite=False)
+        return self._start(_Export(Path(out_dir), names, mode, format), overwrite=False)
 
     def _start(self, job: _Export, *, overwrite: bool) -> bool:
         store = self.session.store
         assert store is not None
-        worker = ExportMasksWorker(store, job.names, job.out_dir, mode=job.mode, overwrite=overwrite)
+        worker = ExportMasksWorker(store, job.names, job.out_dir, mode=job.mode, overwrite=overwrite, format=job.format)
         worker.succeeded.connect(self._on_export_succeeded)
         self._running, self._outcome = job, None
         return self.jobs.start(KIND, worker)

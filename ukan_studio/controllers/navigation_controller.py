@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
-from ukan_core.annotation.keys import display_name
 from ukan_studio.canvas.loading_note import LoadingNote
 from ukan_core.annotation import statuses
 from ukan_studio.canvas.view import MaskCanvas
@@ -99,7 +98,7 @@ class NavigationController(QObject):
         s = self.session
         if s.loading:   # a large image is decoded in the background: this runs again once it is ready
             self.canvas.set_image(None)
-            self.loading_note.show_for(display_name(s.loading))
+            self.loading_note.show_for(s.display(s.loading))
             self.image_shown.emit()
             return
         self.loading_note.hide()

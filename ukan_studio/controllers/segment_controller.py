@@ -14,7 +14,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from ukan_core.annotation import statuses
-from ukan_core.annotation.keys import display_name
 from ukan_studio.feedback import Feedback
 from ukan_studio.jobs import JobController
 from ukan_studio.panels.models import ModelsPanel
@@ -56,7 +55,7 @@ class SegmentController(QObject):
             return
         overwrite = not statuses.segment_may_overwrite(self.session.status(name))
         if overwrite and not self.confirm_replace(name):
-            self.feedback.show_status(f"Segment cancelled: your mask of {display_name(name)} is kept")
+            self.feedback.show_status(f"Segment cancelled: your mask of {self.session.display(name)} is kept")
             return
         self.segment([name], model, kind="segment", overwrite_corrected=overwrite)
 
@@ -65,7 +64,7 @@ class SegmentController(QObject):
         parent = self.parent()
         answer = QMessageBox.question(
             parent if isinstance(parent, QWidget) else None, "Replace your correction?",
-            f"Replace your correction of {display_name(name)} with the model's mask?\n"
+            f"Replace your correction of {self.session.display(name)} with the model's mask?\n"
             f"(Undo brings your correction back.)",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
@@ -94,12 +93,16 @@ class SegmentController(QObject):
         self._may_replace[kind] = set(names) if overwrite_corrected else set()
         self._counts[kind] = 0
         self._folders[kind] = folder
-        worker = SegmentWorker([(n, folder / n) for n in names], model, self.settings.device)
+        worker = SegmentWorker([(n, *self._file_and_frame(n)) for n in names], model, self.settings.device)
         worker.result.connect(self._on_segment_result)
         worker.skipped.connect(self._on_segment_skipped)
         worker.device_found.connect(self.jobs.device_found)
         self._kinds[id(worker)] = kind
         return self.jobs.start(kind, worker)
+
+    def _file_and_frame(self, name: str) -> tuple[Path, int]:
+        item = self.session.item(name)
+        return item.path, item.frame
 
     def cancel(self) -> None:
         """Stop Segment jobs (a new folder is being opened); Retrain carries on."""

@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from ukan_core.annotation.keys import display_item
 from ukan_core.explain.analysis import Explanation
 from ukan_core.explain.heatmaps import write_png
 from ukan_core.explain.plausibility import best_iou, plausibility_iou
@@ -59,7 +60,7 @@ class ExplainPanel(QWidget):
         self.current_map: np.ndarray | None = None
         self.live_piou: float | None = None
         self.ground_truth_file: Path | None = None
-        self._image: str | None = None     # the current image's file name, once the window has said
+        self._image: str | None = None     # how the current image is named (display_item), once the window has said
         self._worker: Any = None
         self._maps: dict[tuple[str, str, int], np.ndarray] = {}
         self._build()
@@ -140,13 +141,14 @@ class ExplainPanel(QWidget):
         return self.controls.threshold
 
     def make_request(self, model: str, image: str | Path, reference: np.ndarray | None = None,
-                     reference_kind: str | None = None, device: str = "auto") -> ExplainRequest:
-        """The request for `image`; a ground-truth file chosen in the panel wins over `reference`."""
+                     reference_kind: str | None = None, device: str = "auto", *, frame: int = 0,
+                     name: str | None = None) -> ExplainRequest:
+        """The request for frame `frame` of `image`; a ground-truth file chosen in the panel wins over `reference`."""
         if self.ground_truth_file is not None:
             reference, reference_kind = self.ground_truth_file, "ground_truth"
         return ExplainRequest(model=model, image=Path(image), reference=reference,
                               reference_kind=reference_kind if reference is not None else None,
-                              threshold=self.threshold, device=device)
+                              threshold=self.threshold, device=device, frame=frame, name=name)
 
     def attach(self, worker: Any) -> None:
         """Show `worker`'s progress and result here (call before the runner starts it)."""
@@ -170,7 +172,7 @@ class ExplainPanel(QWidget):
     @Slot(str)
     def image_changed(self, name: str) -> None:
         """Another image is current: its explanation is not this one, so clear (and stop) what was shown."""
-        self._image = Path(name).name if name else None
+        self._image = display_item(name) if name else None   # as the request names it (`cine.dcm [frame 2]`)
         self.clear_ground_truth()
         if self._worker is not None:
             self._worker.cancel()

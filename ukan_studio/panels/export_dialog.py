@@ -1,4 +1,4 @@
-"""Export options: the folder, binary 0/255 or label values, and which images.
+"""Export options: the folder, the format (PNG, NIfTI, DICOM SEG), binary 0/255 or label values, and which images.
 
 The folder field is wide enough for a long path (and its tooltip shows the whole path); the
 window remembers the last export folder in the settings and starts here with it.
@@ -23,10 +23,11 @@ class ExportOptions:
     out_dir: Path
     scope: str   # "all", "corrected" or "selected"
     mode: str    # "binary" or "labels"
+    format: str = "png"   # "png", "nifti" or "dicom-seg" (`ukan export --format`)
 
 
 class ExportDialog(QDialog):
-    def __init__(self, parent: QWidget | None, start_dir: str, mode: str) -> None:
+    def __init__(self, parent: QWidget | None, start_dir: str, mode: str, format: str = "png") -> None:
         super().__init__(parent)
         self.setWindowTitle("Export masks")
         self.folder = QLineEdit(start_dir, self)
@@ -40,6 +41,12 @@ class ExportDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
         row.addWidget(browse)
+        self.format = QComboBox(self)
+        self.format.setObjectName("exportFormat")
+        self.format.addItem("PNG, one per image or frame", "png")
+        self.format.addItem("NIfTI label volume, one per file (.nii.gz)", "nifti")
+        self.format.addItem("DICOM SEG, one per DICOM file", "dicom-seg")
+        self.format.setCurrentIndex(max(self.format.findData(format), 0))
         self.mode = QComboBox(self)
         self.mode.addItem("Binary (0 / 255)", "binary")
         self.mode.addItem("Label values (0, 1, 2, …)", "labels")
@@ -53,6 +60,7 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
         form.addRow("Folder", row)
+        form.addRow("Format", self.format)
         form.addRow("Pixel values", self.mode)
         form.addRow("Images", self.scope)
         form.addRow(buttons)
@@ -71,12 +79,13 @@ class ExportDialog(QDialog):
             self.folder.setText(chosen)
 
     def options(self) -> ExportOptions:
-        return ExportOptions(Path(self.folder.text()).expanduser(), self.scope.currentData(), self.mode.currentData())
+        return ExportOptions(Path(self.folder.text()).expanduser(), self.scope.currentData(), self.mode.currentData(),
+                             self.format.currentData())
 
 
-def ask_export_options(parent: QWidget | None, start_dir: str, mode: str) -> ExportOptions | None:
+def ask_export_options(parent: QWidget | None, start_dir: str, mode: str, format: str = "png") -> ExportOptions | None:
     """Show the dialog; None when cancelled or no folder was given."""
-    dialog = ExportDialog(parent, start_dir, mode)
+    dialog = ExportDialog(parent, start_dir, mode, format)
     if dialog.exec() != QDialog.DialogCode.Accepted or not dialog.folder.text().strip():
         return None
     return dialog.options()

@@ -10,11 +10,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from ukan_core.annotation.keys import display_name
 from ukan_studio.panels.thumbnails import THUMB_SIZE, ThumbnailLoader
 from ukan_studio.session import Session
 
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
+GROUP_ROLE = Qt.ItemDataRole.UserRole + 3   # None (a single-frame file), or (frame, frame count)
+GROUP_INDENT = 14                           # pixels the frames of one file are indented by
 STATUS_COLORS = {
     "unlabelled": QColor(128, 132, 140),
     "predicted": QColor(64, 156, 255),
@@ -28,7 +29,12 @@ STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected"
 
 
 class ImageListModel(QAbstractListModel):
-    """Rows are the session's image names; thumbnails load lazily on a pool thread."""
+    """Rows are the session's image names; thumbnails load lazily on a pool thread.
+
+    Every frame of a multi-frame file (DICOM frames, TIFF pages, NIfTI slices) is a row of its own,
+    `cine.dcm [2/5]`, with its own thumbnail and status; GROUP_ROLE says where a row sits among its
+    file's frames, so the delegate indents them beside a bar that groups them.
+    """
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,16 +55,20 @@ class ImageListModel(QAbstractListModel):
             return None
         name = self._session.names[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return display_name(name)   # readable; the real name (maybe not UTF-8) is `name_at(row)`
+            return self._session.display(name)   # readable; the real key (maybe not UTF-8) is `name_at(row)`
         if role == STATUS_ROLE:
             return "error" if name in self._errors else self._session.status(name)
+        if role == GROUP_ROLE:
+            item = self._session.items.get(name)
+            return None if item is None or item.n_frames == 1 else (item.frame, item.n_frames)
         if role == Qt.ItemDataRole.ToolTipRole:
             status = self.data(index, STATUS_ROLE)
-            return f"{display_name(name)}\n{STATUS_TEXT.get(status, status)}"
+            return f"{self._session.display(name)}\n{STATUS_TEXT.get(status, status)}"
         if role == Qt.ItemDataRole.DecorationRole:
             if name not in self._thumbs and self._session.folder is not None:
                 self._thumbs[name] = None
-                self.loader.request(name, self._session.folder / name)
+                item = self._session.item(name)
+                self.loader.request(name, item.path, item.frame)
             return self._thumbs.get(name)
         return None
 
@@ -132,7 +142,7 @@ class ImageStatusFilter(QSortFilterProxyModel):
 
 
 class ImageRowDelegate(QStyledItemDelegate):
-    """Thumbnail, file name and a small coloured status pill."""
+    """Thumbnail, file name and a small coloured status pill; frames of one file indented as a group."""
 
     ROW_HEIGHT = THUMB_SIZE + 12
 
@@ -149,7 +159,11 @@ class ImageRowDelegate(QStyledItemDelegate):
             painter.fillRect(rect, palette.highlight())
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(rect, palette.alternateBase())
-        thumb_rect = QRect(rect.left() + 8, rect.top() + 6, THUMB_SIZE, THUMB_SIZE)
+        group = index.data(GROUP_ROLE)
+        indent = GROUP_INDENT if group is not None else 0
+        if group is not None:
+            paint_group_bar(painter, rect, group, palette.mid().color())
+        thumb_rect = QRect(rect.left() + 8 + indent, rect.top() + 6, THUMB_SIZE, THUMB_SIZE)
         painter.fillRect(thumb_rect, QColor(0, 0, 0, 60))
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
@@ -183,6 +197,17 @@ class ImageRowDelegate(QStyledItemDelegate):
         painter.setPen(text_color if selected else (color.darker(140) if light_theme else color.lighter(135)))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
+
+
+def paint_group_bar(painter: QPainter, rect: QRect, group: tuple[int, int], color: QColor) -> None:
+    """The bar beside the rows of one multi-frame file: from the middle of its first row to the
+    middle of its last, so a file's frames read as one group."""
+    frame, count = group
+    x = rect.left() + 8
+    top = rect.center().y() if frame == 0 else rect.top()
+    bottom = rect.center().y() if frame == count - 1 else rect.bottom()
+    painter.fillRect(QRect(x, top, 3, max(bottom - top, 1)), color)
+    painter.fillRect(QRect(x, rect.center().y() - 1, GROUP_INDENT - 2, 3), color)
 
 
 class ImageListView(QListView):

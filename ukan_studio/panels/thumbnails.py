@@ -19,13 +19,13 @@ log = logging.getLogger(__name__)
 THUMB_SIZE = 48
 
 
-def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
-    """Decode `path` and shrink it to fit `size`×`size` (runs on a pool thread)."""
+def make_thumbnail(path: Path, size: int = THUMB_SIZE, frame: int = 0) -> QImage:
+    """Decode frame `frame` of `path` and shrink it to fit `size`×`size` (runs on a pool thread)."""
     import cv2
 
     from ukan_core.io.images import read_image, to_rgb8
 
-    rgb = to_rgb8(read_image(path))
+    rgb = to_rgb8(read_image(path, frame=frame))
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
     small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -46,10 +46,10 @@ class _LoaderState:
 
 
 class _ThumbnailJob(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, state: _LoaderState, name: str, path: Path) -> None:
+    def __init__(self, loader: ThumbnailLoader, state: _LoaderState, name: str, path: Path, frame: int = 0) -> None:
         super().__init__()
         self._loader, self._state, self._generation = loader, state, state.generation
-        self._name, self._path = name, path
+        self._name, self._path, self._frame = name, path, frame
 
     def _wanted(self) -> bool:
         return not self._state.closed and self._generation == self._state.generation
@@ -58,7 +58,7 @@ class _ThumbnailJob(QRunnable):
         if not self._wanted():
             return  # the folder changed, or the window closed, while this job waited
         try:
-            image = make_thumbnail(self._path)
+            image = make_thumbnail(self._path, frame=self._frame)
         except Exception as exc:  # a thumbnail is a comfort: any failure just shows no picture
             log.debug("thumbnail of %s failed: %s", self._path.name, exc)
             self._emit(self._loader.failed, self._generation, self._name)
@@ -97,9 +97,10 @@ class ThumbnailLoader(QObject):
         self._state.generation += 1
         self._pool.clear()
 
-    def request(self, name: str, path: Path) -> None:
+    def request(self, name: str, path: Path, frame: int = 0) -> None:
+        """Decode a thumbnail of frame `frame` of `path`; `ready` brings it back under `name`."""
         if not self._state.closed:
-            self._pool.start(_ThumbnailJob(self, self._state, name, path))
+            self._pool.start(_ThumbnailJob(self, self._state, name, path, frame))
 
     def shutdown(self) -> None:
         """Stop for good (the window closes): drop queued jobs, wait for the running one."""

@@ -46,10 +46,10 @@ class ExplainWorker(Worker):
         from ukan_studio.workers.segment import model_label
 
         req = self.request
-        image_name = Path(req.image).name
+        image_name = req.name or Path(req.image).name
         self.report(Progress(0, 3, "loading the model"))
         model, info = load_model_with_info(req.model, pick_device(req.device))
-        rgb8 = to_rgb8(read_image(req.image))
+        rgb8 = to_rgb8(read_image(req.image, frame=req.frame))
         reference = req.reference
         if isinstance(reference, (str, Path)):
             reference = read_reference(reference, rgb8.shape[:2], image_name)

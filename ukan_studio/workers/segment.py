@@ -8,13 +8,18 @@ from typing import Any
 
 from PySide6.QtCore import Signal
 
+from ukan_core.annotation.keys import display_item
 from ukan_core.errors import BadImageError
 from ukan_core.progress import Progress
 from ukan_studio.workers.base import Worker, limit_torch_threads
 
 
 class SegmentWorker(Worker):
-    """Reads each image, predicts its label mask and emits it; a bad image is skipped and reported."""
+    """Reads each image, predicts its label mask and emits it; a bad image is skipped and reported.
+
+    `items` are (name, file, frame) triples (frame 0-based: a DICOM frame, TIFF page or NIfTI slice);
+    a (name, file) pair means frame 0.
+    """
 
     result = Signal(str, object, str)   # image name, (H, W) uint8 labels, model label
     skipped = Signal(str, str)          # image name, one-line reason
@@ -22,10 +27,11 @@ class SegmentWorker(Worker):
 
     name = "Segment"
 
-    def __init__(self, items: list[tuple[str, Path]], model: str, device: str = "auto",
+    def __init__(self, items: list[tuple[str, Path, int]] | list[tuple[str, Path]], model: str, device: str = "auto",
                  threshold: float | None = None) -> None:
         super().__init__()
-        self._items, self._model, self._device, self._threshold = list(items), model, device, threshold
+        self._items = [(item[0], Path(item[1]), int(item[2]) if len(item) > 2 else 0) for item in items]
+        self._model, self._device, self._threshold = model, device, threshold
 
     def run(self) -> int:
         limit_torch_threads()
@@ -39,17 +45,17 @@ class SegmentWorker(Worker):
         self.device_found.emit(device_label(segmenter.device))
         label = model_label(self._model, getattr(segmenter, "info", None))
         done = 0
-        for index, (name, path) in enumerate(self._items):
+        for index, (name, path, frame) in enumerate(self._items):
             self.cancel_token.raise_if_cancelled()
             try:
-                image = read_image(path)
+                image = read_image(path, frame=frame)
                 mask = segmenter.predict_mask(image, threshold=self._threshold)
             except BadImageError as exc:
                 self.skipped.emit(name, str(exc))
             else:
                 self.result.emit(name, mask, label)
                 done += 1
-            self.report(Progress(index + 1, total, name))
+            self.report(Progress(index + 1, total, display_item(name)))
         return done
 
 
