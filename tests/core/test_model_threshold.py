@@ -58,3 +58,4 @@ def test_a_finetune_records_its_chosen_threshold_and_the_scores_behind_it(tmp_pa
     assert report.metadata["threshold"] == report.threshold in THRESHOLDS
     best = max(by_threshold.values())
     assert by_threshold[str(report.threshold)] == best or report.threshold == 0.5
+

@@ -260,12 +260,15 @@ class ModelsPanel(QWidget):
 
 
 def describe_model(choice: ModelChoice) -> str:
-    """A few facts from the checkpoint metadata: input size, held-out scores, parent."""
+    """A few facts from the checkpoint metadata: input size, threshold, held-out scores, parent."""
     info = choice.metadata
     lines = [choice.label]
     size = info.get("input_size")
     if isinstance(size, (list, tuple)) and len(size) == 2:
         lines.append(f"input {size[0]}×{size[1]}")
+    threshold = info.get("threshold")
+    if isinstance(threshold, (int, float)) and threshold != 0.5:
+        lines.append(f"threshold {threshold:.2f} (chosen on the held-out corrections)")
     metrics = info.get("metrics") or {}
     held_out = metrics.get("held_out") if isinstance(metrics.get("held_out"), dict) else metrics
     shown = [f"{k} {v:.3f}" for k, v in held_out.items() if k in ("iou", "f1", "val_iou", "dice")
