@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _segment_all(qtbot, window, timeout: int = 120_000) -> None:
+    qtbot.waitUntil(lambda: window.session.image is not None, timeout=10_000)
     with qtbot.waitSignal(window.job_finished, timeout=timeout, check_params_cb=lambda k: k == "segment_all"):
-        qtbot.keyClick(window.canvas, Qt.Key.Key_Return,
-                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        window.findChild(QAction, "actionSegmentAll").trigger()   # Model ▸ Segment All
 
 
 def _visible(window) -> list[str]:
@@ -41,8 +41,12 @@ def _saved(folder: Path) -> dict:
 def _choose_order(qtbot, window, text: str) -> None:
     combo = window.order_combo
     combo.setFocus()
-    while combo.currentText() != text:
-        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    target = combo.findText(text)
+    for _ in range(combo.count()):
+        if combo.currentIndex() == target:
+            break
+        qtbot.keyClick(combo, Qt.Key.Key_Down if target > combo.currentIndex() else Qt.Key.Key_Up)
+    assert combo.currentIndex() == target
 
 
 @pytest.fixture
@@ -95,8 +99,11 @@ def test_most_uncertain_first_is_by_score_and_navigation_follows_it(cpu_window, 
     qtbot.waitUntil(lambda: window.session.current == visible[1], timeout=5000)
     status = window.status_filter                              # the status filter keeps the order
     status.setFocus()
-    while status.currentData() != "predicted":
+    for _ in range(status.count()):
+        if status.currentData() == "predicted":
+            break
         qtbot.keyClick(status, Qt.Key.Key_Down)
+    assert status.currentData() == "predicted"
     assert _visible(window) == scored
     _choose_order(qtbot, window, "File order")
     assert _visible(window) == sorted(scored)
