@@ -121,9 +121,11 @@ def test_uncertainty_map_toggles_on_and_clears_on_image_change(cpu_window, qtbot
     assert window.canvas.heatmap.isVisible() and not window.canvas.overlay.isVisible()
     assert overlay.rgba[..., 3].max() > 0                      # uncertain pixels are coloured
     qtbot.keyClick(window.canvas, Qt.Key.Key_D)                # another image: the map goes
-    qtbot.waitUntil(lambda: window.session.current == "case01.png", timeout=5000)
+    qtbot.waitUntil(lambda: window.session.current == "case01.png" and window.session.image is not None
+                    and not window.session.loading, timeout=5000)
     assert window.canvas.heatmap.overlay is None and not action.isChecked()
     qtbot.keyClick(window.canvas, Qt.Key.Key_U)
+    assert action.isChecked(), window.statusBar().currentMessage()
     qtbot.waitUntil(lambda: window.canvas.heatmap.overlay is not None, timeout=60_000)
     qtbot.keyClick(window.canvas, Qt.Key.Key_U)                # and off again
     assert window.canvas.heatmap.overlay is None and window.canvas.overlay.isVisible()

@@ -68,6 +68,8 @@ class TrustController(QObject):
         order_combo.currentIndexChanged.connect(self._on_order_changed)
         map_action.toggled.connect(self._on_map_toggled)
         jobs.failed.connect(self._on_job_failed)
+        jobs.job_finished.connect(self._on_job_finished)
+        self._map_pending = False
 
     # -- scores ------------------------------------------------------------------------------
     def watch(self, worker: Worker) -> None:
@@ -168,7 +170,9 @@ class TrustController(QObject):
             self._uncheck()
             return
         if self.jobs.is_busy(MAP_KIND):
+            self._map_pending = True   # the previous image's map is still being computed: this one next
             return
+        self._map_pending = False
         worker = UncertaintyMapWorker(name, self.session.image, model, self.settings.device)
         worker.measured.connect(self._on_map_measured)
         self.jobs.start(MAP_KIND, worker)
@@ -187,6 +191,13 @@ class TrustController(QObject):
     def _uncheck(self) -> None:
         if self.map_action.isChecked():
             self.map_action.setChecked(False)
+
+    @Slot(str)
+    def _on_job_finished(self, kind: str) -> None:
+        if kind == MAP_KIND and self._map_pending:
+            self._map_pending = False
+            if self.map_action.isChecked():
+                self._on_map_toggled(True)
 
     @Slot(str, str)
     def _on_job_failed(self, kind: str, message: str) -> None:
