@@ -30,6 +30,8 @@ ACTION_SPECS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "actionBrushLarger": ("Larger Brush", ("]",), "Make the brush larger"),
     "actionToggleOverlay": ("Show &Mask", ("O",), "Show or hide the mask overlay"),
     "actionContourOnly": ("&Contour Only", ("C",), "Draw only the outlines of the labels"),
+    "actionUncertaintyMap": ("Show &Uncertainty Map", ("U",),
+                             "Colour where the model is unsure on this image (computed on demand)"),
     "actionFit": ("&Fit to Window", ("Ctrl+0",), "Show the whole image"),
     "actionZoomIn": ("Zoom &In", ("Ctrl++", "Ctrl+="), "Zoom in"),
     "actionZoomOut": ("Zoom &Out", ("Ctrl+-",), "Zoom out"),
@@ -86,7 +88,7 @@ def create_actions(window: QMainWindow) -> Actions:
     for name in ("actionThemeSystem", "actionThemeLight", "actionThemeDark"):
         actions[name].setCheckable(True)
         actions.themes.addAction(actions[name])
-    for name in ("actionToggleOverlay", "actionContourOnly"):
+    for name in ("actionToggleOverlay", "actionContourOnly", "actionUncertaintyMap"):
         actions[name].setCheckable(True)
     actions["actionToggleOverlay"].setChecked(True)
     actions["actionCancel"].setEnabled(False)
@@ -111,7 +113,7 @@ def build_menus(window: QMainWindow, actions: Actions, recent_menu: QMenu) -> No
                  "actionBrushSmaller", "actionBrushLarger"):
         edit_menu.addSeparator() if name is None else edit_menu.addAction(actions[name])
     view_menu = bar.addMenu("&View")
-    for name in ("actionToggleOverlay", "actionContourOnly", None, "actionFit", "actionZoomIn", "actionZoomOut",
+    for name in ("actionToggleOverlay", "actionContourOnly", "actionUncertaintyMap", None, "actionFit", "actionZoomIn", "actionZoomOut",
                  "actionResetWindow", None, "actionNextImage", "actionPrevImage"):
         view_menu.addSeparator() if name is None else view_menu.addAction(actions[name])
     theme_menu = view_menu.addMenu("&Theme")

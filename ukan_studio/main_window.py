@@ -36,6 +36,7 @@ from ukan_studio.controllers.navigation_controller import NavigationController
 from ukan_studio.controllers.retrain_controller import RetrainController
 from ukan_studio.controllers.segment_controller import SegmentController
 from ukan_studio.controllers.sizes_controller import SizesController
+from ukan_studio.controllers.trust_controller import TrustController
 from ukan_studio.controllers.view_controller import CANVAS_HINT, ViewController
 from ukan_studio.controllers.warmup_controller import WarmupController
 from ukan_studio.feedback import Feedback
@@ -131,6 +132,12 @@ class MainWindow(QMainWindow):
         images_layout.setContentsMargins(0, 0, 0, 0)
         images_layout.setSpacing(0)
         images_layout.addWidget(self.status_filter)
+        self.order_combo = QComboBox(self)
+        self.order_combo.setObjectName("imageOrder")
+        self.order_combo.setToolTip("List the images in file order, or the ones the model is least sure of first")
+        for text, order in (("File order", "file"), ("Most uncertain first", "uncertain")):
+            self.order_combo.addItem(text, order)
+        images_layout.addWidget(self.order_combo)
         images_layout.addWidget(self.image_list, 1)
         self.labels_panel = LabelsPanel(self)
         self.models_panel = ModelsPanel(self)
@@ -208,7 +215,10 @@ class MainWindow(QMainWindow):
         self.navigation = NavigationController(s, self.canvas, self.image_model, self.image_filter,
                                                self.image_list, self.status_filter, self._docks["imagesDock"], st,
                                                fb, self)
-        self.segment_controller = SegmentController(s, jobs, self.models_panel, st, fb, self)
+        self.trust = TrustController(s, jobs, self.models_panel, self.canvas, self.image_model, self.image_filter,
+                                     self.image_list, self.order_combo, self.actions["actionUncertaintyMap"], st, fb,
+                                     self)
+        self.segment_controller = SegmentController(s, jobs, self.models_panel, st, fb, self, trust=self.trust)
         self.folder = FolderController(s, FolderViews(self, self.canvas, self.stack, self.empty_label,
                                                       self.store_label, self.labels_panel, self.recent_menu,
                                                       self.first_run_hint),

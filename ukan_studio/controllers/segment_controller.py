@@ -31,9 +31,10 @@ class SegmentController(QObject):
     nothing_to_do = Signal(str)   # kind: the job was not needed (every image is the user's own work)
 
     def __init__(self, session: Session, jobs: JobController, models: ModelsPanel, settings: StudioSettings,
-                 feedback: Feedback, parent: QObject | None = None) -> None:
+                 feedback: Feedback, parent: QObject | None = None, *, trust: Any = None) -> None:
         super().__init__(parent)
         self.session, self.jobs, self.models, self.settings, self.feedback = session, jobs, models, settings, feedback
+        self.trust = trust   # a TrustController: takes each job's uncertainty and domain scores
         self._kinds: dict[int, str] = {}
         self._counts: dict[str, int] = {}
         self._folders: dict[str, Path] = {}
@@ -97,6 +98,8 @@ class SegmentController(QObject):
         worker.result.connect(self._on_segment_result)
         worker.skipped.connect(self._on_segment_skipped)
         worker.device_found.connect(self.jobs.device_found)
+        if self.trust is not None:
+            self.trust.watch(worker)
         self._kinds[id(worker)] = kind
         return self.jobs.start(kind, worker)
 

@@ -1,4 +1,8 @@
-"""The image list: names at once, thumbnails as rows come into view, a status pill per image."""
+"""The image list: names at once, thumbnails as rows come into view, a status pill per image.
+
+After Segment each predicted image also shows an uncertainty badge (its score as %, green / amber
+/ red), and the list can be ordered "most uncertain first"; both come from `set_scores`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from ukan_core.annotation import statuses
 from ukan_studio.panels.thumbnails import THUMB_SIZE, ThumbnailLoader
 from ukan_studio.session import Session
 
@@ -24,6 +29,13 @@ STATUS_COLORS = {
     "accepted": QColor(0, 170, 170),
     "error": QColor(226, 72, 72),
 }
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 2      # (score 0..1, stale) or None
+SCORE_LEVELS = ((0.10, "low", QColor(46, 184, 114)), (0.25, "medium", QColor(230, 160, 40)),
+                (1.01, "high", QColor(226, 72, 72)))   # upper bound, word, colour
+STALE_COLOR = QColor(128, 132, 140)
+SCORE_TIP = ("Uncertainty {pct} % ({level}): how much the model's mask changes when the image is flipped "
+             "(0 % = sure). Correct the most uncertain images first.")
+STALE_TIP = "Uncertainty {pct} % from another model: Segment again for this model's score."
 STATUS_TEXT = {"unlabelled": "unlabelled", "predicted": "predicted", "corrected": "corrected",
                "imported": "imported", "accepted": "accepted", "error": "unreadable"}
 
@@ -41,6 +53,7 @@ class ImageListModel(QAbstractListModel):
         self._session = session
         self._thumbs: dict[str, QPixmap | None] = {}   # None: requested (or failed)
         self._errors: set[str] = set()
+        self._scores: dict[str, tuple[float, bool]] = {}   # name -> (score, stale)
         self.loader = ThumbnailLoader(self)
         self.loader.ready.connect(self._on_loader_ready)
         self.loader.failed.connect(self._on_loader_failed)
@@ -61,9 +74,15 @@ class ImageListModel(QAbstractListModel):
         if role == GROUP_ROLE:
             item = self._session.items.get(name)
             return None if item is None or item.n_frames == 1 else (item.frame, item.n_frames)
+        if role == SCORE_ROLE:
+            if name in self._errors or not statuses.segment_may_overwrite(self._session.status(name)):
+                return None   # the user's own mask (corrected, imported, accepted): done, no badge
+            return self._scores.get(name)
         if role == Qt.ItemDataRole.ToolTipRole:
             status = self.data(index, STATUS_ROLE)
-            return f"{self._session.display(name)}\n{STATUS_TEXT.get(status, status)}"
+            tip = f"{self._session.display(name)}\n{STATUS_TEXT.get(status, status)}"
+            score = self.data(index, SCORE_ROLE)
+            return f"{tip}\n{score_tooltip(*score)}" if score is not None else tip
         if role == Qt.ItemDataRole.DecorationRole:
             if name not in self._thumbs and self._session.folder is not None:
                 self._thumbs[name] = None
@@ -82,6 +101,12 @@ class ImageListModel(QAbstractListModel):
         except ValueError:
             return -1
 
+    def set_scores(self, scores: dict[str, tuple[float, bool]]) -> None:
+        """Show these uncertainty scores (name -> (score, stale)); every other image has none."""
+        self._scores = dict(scores)
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1))
+
     def mark_error(self, name: str) -> None:
         self._errors.add(name)
         self._refresh(name)
@@ -98,6 +123,7 @@ class ImageListModel(QAbstractListModel):
         self.loader.reset()
         self._thumbs.clear()
         self._errors.clear()
+        self._scores.clear()
         self.endResetModel()
 
     @Slot(str, str)
@@ -116,14 +142,45 @@ class ImageListModel(QAbstractListModel):
             self.mark_error(name)
 
 
+ORDERS = ("file", "uncertain")
+
+
 class ImageStatusFilter(QSortFilterProxyModel):
-    """Shows only images of one status (or all). Rows do not vanish while the user edits: the
-    filter is applied when it is chosen, not each time a status changes."""
+    """Shows only images of one status (or all), in file order or most uncertain first. Rows do
+    not vanish or jump while the user edits: filter and order apply when chosen (or `resort`)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._status: str | None = None
+        self._order = "file"
         self.setDynamicSortFilter(False)
+
+    @property
+    def order(self) -> str:
+        return self._order
+
+    def set_order(self, order: str) -> None:
+        """"file" (the folder's order) or "uncertain" (highest current score first, unscored last)."""
+        if order not in ORDERS:
+            raise ValueError(f"unknown image order {order!r}")
+        self._order = order
+        self.resort()
+
+    def resort(self) -> None:
+        """Apply the order again (after new scores arrived)."""
+        if self._order == "file":
+            self.sort(-1)
+            self.invalidate()
+        else:
+            self.invalidate()
+            self.sort(0, Qt.SortOrder.AscendingOrder)
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,  # noqa: N802 (Qt override)
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
+        if self._order == "file":
+            return left.row() < right.row()
+        a, b = sort_score(left.data(SCORE_ROLE)), sort_score(right.data(SCORE_ROLE))
+        return a > b if a != b else left.row() < right.row()
 
     @property
     def status(self) -> str | None:
@@ -196,6 +253,17 @@ class ImageRowDelegate(QStyledItemDelegate):
         light_theme = palette.base().color().lightness() > 128
         painter.setPen(text_color if selected else (color.darker(140) if light_theme else color.lighter(135)))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        score = index.data(SCORE_ROLE)
+        if score is not None:
+            value, stale = score
+            badge_text = f"{round(100 * value)} %"
+            badge_color = STALE_COLOR if stale else score_level(value)[1]
+            badge = QRect(pill.right() + 6, pill.top(), painter.fontMetrics().horizontalAdvance(badge_text) + 12, 17)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(badge_color)
+            painter.drawRoundedRect(badge, 8, 8)
+            painter.setPen(QColor(255, 255, 255) if not stale else QColor(235, 235, 235))
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, badge_text)
         painter.restore()
 
 
@@ -236,3 +304,24 @@ def name_of(index: QModelIndex | QPersistentModelIndex) -> str:
         index = model.mapToSource(index)
         model = index.model()
     return model.name_at(index.row())
+
+
+def score_level(score: float) -> tuple[str, QColor]:
+    """("low" | "medium" | "high", its badge colour) of an uncertainty score."""
+    for bound, word, color in SCORE_LEVELS:
+        if score < bound:
+            return word, color
+    return SCORE_LEVELS[-1][1], SCORE_LEVELS[-1][2]
+
+
+def score_tooltip(score: float, stale: bool) -> str:
+    """The badge's tooltip: what the number means."""
+    pct = round(100 * score)
+    return STALE_TIP.format(pct=pct) if stale else SCORE_TIP.format(pct=pct, level=score_level(score)[0])
+
+
+def sort_score(value: object) -> float:
+    """The sort key of a SCORE_ROLE value: the score when current, −1 (last) when none or stale."""
+    if isinstance(value, tuple) and not value[1]:
+        return float(value[0])
+    return -1.0

@@ -1,7 +1,14 @@
-"""Segment one image or a list of images with a model, off the GUI thread."""
+"""Segment one image or a list of images with a model, off the GUI thread.
+
+Masks come first, at the speed of a plain prediction; then (`measure`) each image's uncertainty
+score (`ukan_core.uncertainty`, three forward passes) and the folder's domain score over at most
+`domain.MAX_REFERENCE_IMAGES` of the images, so the list's badges and the out-of-domain warning
+follow without slowing the masks down.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,6 +19,8 @@ from ukan_core.annotation.keys import display_item
 from ukan_core.errors import BadImageError
 from ukan_core.progress import Progress
 from ukan_studio.workers.base import Worker, limit_torch_threads
+
+log = logging.getLogger(__name__)
 
 
 class SegmentWorker(Worker):
@@ -24,14 +33,17 @@ class SegmentWorker(Worker):
     result = Signal(str, object, str)   # image name, (H, W) uint8 labels, model label
     skipped = Signal(str, str)          # image name, one-line reason
     device_found = Signal(str)          # e.g. "CPU (1 threads)"
+    scored = Signal(str, float, str)    # image name, uncertainty score 0..1, model ref
+    domain_measured = Signal(object, str, int)   # domain score (None: the model has no record), model ref, n
 
     name = "Segment"
 
     def __init__(self, items: list[tuple[str, Path, int]] | list[tuple[str, Path]], model: str, device: str = "auto",
-                 threshold: float | None = None) -> None:
+                 threshold: float | None = None, measure: bool = True) -> None:
         super().__init__()
         self._items = [(item[0], Path(item[1]), int(item[2]) if len(item) > 2 else 0) for item in items]
         self._model, self._device, self._threshold = model, device, threshold
+        self._measure = measure
 
     def run(self) -> int:
         limit_torch_threads()
@@ -44,7 +56,7 @@ class SegmentWorker(Worker):
         segmenter = cached_segmenter(self._model, self._device, Segmenter)
         self.device_found.emit(device_label(segmenter.device))
         label = model_label(self._model, getattr(segmenter, "info", None))
-        done = 0
+        done: list[tuple[str, Path, int]] = []
         for index, (name, path, frame) in enumerate(self._items):
             self.cancel_token.raise_if_cancelled()
             try:
@@ -54,9 +66,38 @@ class SegmentWorker(Worker):
                 self.skipped.emit(name, str(exc))
             else:
                 self.result.emit(name, mask, label)
-                done += 1
+                done.append((name, path, frame))
             self.report(Progress(index + 1, total, display_item(name)))
-        return done
+        if self._measure and done:
+            self._measure_trust(segmenter, done)
+        return len(done)
+
+    def _measure_trust(self, segmenter: Any, items: list[tuple[str, Path, int]]) -> None:
+        """Each image's uncertainty score, then the domain score of (a spread of) these images."""
+        import numpy as np
+
+        from ukan_core import domain
+        from ukan_core.io.images import read_image
+        from ukan_core.uncertainty import image_uncertainty
+
+        picks = set(np.linspace(0, len(items) - 1, min(len(items), domain.MAX_REFERENCE_IMAGES))
+                    .round().astype(int).tolist())
+        kept: list[Any] = []
+        for index, (name, path, frame) in enumerate(items):
+            self.cancel_token.raise_if_cancelled()
+            try:
+                image = read_image(path, frame=frame)
+                self.scored.emit(name, image_uncertainty(segmenter, image).score, self._model)
+            except BadImageError:
+                continue
+            if index in picks:
+                kept.append(image)
+            self.report(Progress(index + 1, len(items), "measuring uncertainty"))
+        self.cancel_token.raise_if_cancelled()
+        score = domain.domain_score(segmenter, kept) if kept else None
+        if score is None:
+            log.info("%s: no out-of-domain check (the model has no recorded feature statistics)", self._model)
+        self.domain_measured.emit(score, self._model, len(kept))
 
 
 _cache_lock = threading.Lock()
