@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, folder: Path, width: int, height: int) -> int:
-    from PySide6.QtCore import QEventLoop, QObject, QTimer, Slot
+    from PySide6.QtCore import QEventLoop, QTimer
 
+    from tests.studio.job_waiting import wait_job
     from ukan_studio.app import create_main_window, ensure_application
 
     app = ensure_application()
@@ -77,25 +78,6 @@ def _run(args: argparse.Namespace, folder: Path, width: int, height: int) -> int
         loop = QEventLoop()
         QTimer.singleShot(ms, loop.quit)
         loop.exec()
-
-    def wait_job(kind: str, timeout_s: float) -> None:
-        """Run the event loop until the window says the job `kind` has finished."""
-        loop, done = QEventLoop(), []
-
-        class Catcher(QObject):
-            @Slot(str)
-            def on_finished(self, finished: str) -> None:
-                if finished == kind:
-                    done.append(finished)
-                    loop.quit()
-
-        catcher = Catcher()
-        window.job_finished.connect(catcher.on_finished)
-        QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-        loop.exec()
-        window.job_finished.disconnect(catcher.on_finished)
-        if not done:
-            raise SystemExit(f"{kind} did not finish within {timeout_s:.0f} s")
 
     def save(name: str) -> None:
         wait(400)   # the last repaints (status bar sizes, plot) land first
@@ -116,7 +98,7 @@ def _run(args: argparse.Namespace, folder: Path, width: int, height: int) -> int
 
     started = time.perf_counter()
     actions["actionSegmentAll"].trigger()
-    wait_job("segment_all", 300)
+    wait_job(window, "segment_all", 300)
     print(f"Segment all: {len(window.session.names)} images in {time.perf_counter() - started:.1f} s")
 
     first = window.session.current
@@ -134,7 +116,7 @@ def _run(args: argparse.Namespace, folder: Path, width: int, height: int) -> int
     panel = window.explain_panel
     window._docks["explainDock"].raise_()
     panel.explain_button.click()
-    wait_job("explain", 300)
+    wait_job(window, "explain", 300)
     if not panel.on_image_button.isChecked():
         panel.on_image_button.click()
     save("screenshot-explain.png")
@@ -144,7 +126,7 @@ def _run(args: argparse.Namespace, folder: Path, width: int, height: int) -> int
     window.retrain_panel.budget.setValue(args.budget / 60.0)
     started = time.perf_counter()
     window.retrain_panel.start_button.click()
-    wait_job("retrain", args.budget + 600)
+    wait_job(window, "retrain", args.budget + 600)
     print(f"Retrain: {time.perf_counter() - started:.1f} s; report: {window.retrain_panel.report.text()[:120]!r}")
     save("screenshot-retrain.png")
 

@@ -35,6 +35,8 @@ sys.path.insert(0, str(REPO_ROOT / "tests" / "studio"))
 
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QObject, QTimer, Slot  # noqa: E402
 
+from tests.studio.job_waiting import wait_job  # noqa: E402
+
 
 class Heartbeat(QObject):
     """Records the gaps between 10 ms timer ticks."""
@@ -164,26 +166,6 @@ def _tiny_generator(folder: Path) -> Path:
     return path
 
 
-def _wait_job(window, kind: str, timeout_s: float) -> None:
-    loop = QEventLoop()
-    done: list[str] = []
-
-    class Catcher(QObject):
-        @Slot(str)
-        def on_finished(self, finished: str) -> None:
-            if finished == kind:
-                done.append(finished)
-                loop.quit()
-
-    catcher = Catcher()
-    window.job_finished.connect(catcher.on_finished)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    window.job_finished.disconnect(catcher.on_finished)
-    if not done:
-        raise SystemExit(f"{kind} did not finish within {timeout_s:.0f} s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=40)
@@ -237,7 +219,7 @@ def main() -> int:
         beat.start()
         started = time.perf_counter()
         window.findChild(type(window.actions["actionSegmentAll"]), "actionSegmentAll").trigger()
-        _wait_job(window, "segment_all", 600)
+        wait_job(window, "segment_all", 600)
         beat.stop()
         print(f"Segment all ({args.images} images, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     if "retrain" in phases:
@@ -261,7 +243,7 @@ def _retrain_phase(window, args, truths, beat: Heartbeat) -> None:
     beat.start()
     started = time.perf_counter()
     window.actions["actionRetrain"].trigger()
-    _wait_job(window, "retrain", args.budget + 600)
+    wait_job(window, "retrain", args.budget + 600)
     beat.stop()
     print(f"Retrain (budget {args.budget:.0f} s, {time.perf_counter() - started:.1f} s): {beat.summary()}")
     print(f"retrain report: {window.retrain_panel.report.text()!r}")
@@ -278,7 +260,7 @@ def _generate_phase(app, window, args, work: Path, beat: Heartbeat) -> None:
     beat.start()
     started = time.perf_counter()
     panel.generate_button.click()
-    _wait_job(window, "generate", 600)
+    wait_job(window, "generate", 600)
     beat.stop()
     print(f"Generate (16 images, {panel.steps.value()} steps, {time.perf_counter() - started:.1f} s): {beat.summary()}")
 
@@ -374,7 +356,7 @@ def _large_phase(app, window, args, work: Path, beat: Heartbeat) -> None:
     beat.start()
     started = time.perf_counter()
     window.actions["actionSegmentAll"].trigger()
-    _wait_job(window, "segment_all", 1200)
+    wait_job(window, "segment_all", 1200)
     _run_for(600)
     beat.stop()
     print(f"large: Segment all ({args.large_images - 1} images not corrected, "
