@@ -313,12 +313,13 @@ def test_top_ranked_channel_outlines_held_out_lesions_better_than_random_channel
                     for a, (_, m) in zip(acts, held_out)], axis=0)
     others = np.array([c for c in range(len(held)) if c != top])
     # The expected PIoU of a randomly chosen channel is the mean over all the other channels (steadier
-    # than a draw of a few: the best channel differs from run to run, as KAN's init is not bit-exact).
+    # than a draw of a few). The seeded init and single-threaded training are reproducible, so this is
+    # the same model on every machine with the same torch: 0.432 against 0.127.
     top_piou, random_piou = float(held[top]), float(held[others].mean())
     print(f"held-out PIoU: top-ranked channel {top} = {top_piou:.3f}, a random other channel = {random_piou:.3f} "
           f"(mean of {len(others)})")
     assert top_piou > 2.0 * random_piou
-    assert top_piou > 0.10   # the floor: 0.125-0.3 seen across machines and thread counts
+    assert top_piou > 0.15
 
 
 def test_an_explanation_is_plain_numpy_with_image_threshold_and_splines(tiny):

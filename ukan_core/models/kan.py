@@ -113,9 +113,11 @@ class KANLinear(nn.Module):
 
     def curve_to_coefficients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Spline coefficients (out, in, bases) whose curves pass closest to points y (N, in, out) at x (N, in)."""
-        a = self.b_splines(x).transpose(0, 1)  # (in, N, bases)
-        b = y.transpose(0, 1)  # (in, N, out)
-        solution = torch.linalg.lstsq(a, b).solution  # (in, bases, out)
+        a = self.b_splines(x).transpose(0, 1).double()  # (in, N, bases)
+        b = y.transpose(0, 1).double()  # (in, N, out)
+        # Solved in float64: LAPACK's float32 answer differs in its last bits from run to run (memory
+        # alignment picks the kernel), which made a seeded model differ; rounded back, it is reproducible.
+        solution = torch.linalg.lstsq(a, b).solution.to(y.dtype)  # (in, bases, out)
         return solution.permute(2, 0, 1).contiguous()
 
     @property
