@@ -52,12 +52,13 @@ class Heartbeat(QObject):
         self._last = 0.0
         self.gc_pauses: list[tuple[int, float]] = []   # (generation, ms): a collection holds the GIL
         self._gc_started = 0.0
+        self._running = False
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._gc_started = time.perf_counter()
-        elif self.timer.isActive():
+        elif self._running:   # a plain flag: this callback also runs after Qt has deleted the timer, at exit
             ms = 1000 * (time.perf_counter() - self._gc_started)
             if ms > 10:
                 self.gc_pauses.append((int(info["generation"]), ms))
@@ -68,9 +69,11 @@ class Heartbeat(QObject):
         self.gc_pauses.clear()
         self.clock.start()
         self._last = 0.0
+        self._running = True
         self.timer.start()
 
     def stop(self) -> None:
+        self._running = False
         self.timer.stop()
 
     @Slot()
