@@ -6,11 +6,20 @@ network; one more thread restores, thresholds and writes the masks. Both queues 
 (`prefetch` prepared images, `prefetch` pending writes), so memory does not grow with the folder.
 Files are taken, and their outcomes reported, in the order given; a file that cannot be read,
 segmented or written costs one error line and the others go on.
+
+On the CPU, small networks use the cores better as several one-thread forward passes side by
+side than as one pass on all the threads: torch's intra-op workers spin between the layers of a
+128² model and starve the readers. `cpu_split` chooses the workers (measured on 2 cores with
+512² PNGs, tests/benchmarks/bench_segment_folder.py: one pass on 2 threads 0.35x the model-only
+loop, one on 1 thread 0.45x, two one-thread passes more, see the README's table).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,52 +41,91 @@ class _Prepared:
     x: np.ndarray
 
 
+def cpu_split(cores: int | None = None) -> tuple[int, int, int]:
+    """(forward workers, torch threads each, readers) for segmenting a folder on `cores` CPU cores
+    (None: this machine's).
+
+    One-thread forward passes on up to 4 workers (beyond that, more threads per worker rather than
+    more copies of the activations in memory); about a third of the cores' worth of readers, never
+    fewer than two (decoding a PNG and writing its mask cost about half a one-thread forward pass).
+    """
+    cores = max(1, cores or os.cpu_count() or 1)
+    workers = min(cores, 4)
+    return workers, max(1, cores // workers), max(2, cores // 3)
+
+
+@dataclass(frozen=True)
+class Workers:
+    """How many threads segment a folder: forward passes side by side, and readers."""
+
+    forward: int = 1
+    readers: int = 2
+
+
+@contextlib.contextmanager
+def cpu_workers_for_folder(device: Any) -> Iterator[Workers]:
+    """`cpu_split`'s workers, with torch set to its threads per worker within the block, when `device` is
+    the CPU and the user did not set OMP_NUM_THREADS (torchrun does, with several processes per node);
+    otherwise one forward worker with torch's threads as they are."""
+    import torch
+
+    workers, threads, readers = cpu_split()
+    if str(device).split(":")[0] != "cpu" or os.environ.get("OMP_NUM_THREADS"):
+        yield Workers(1, readers)
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield Workers(workers, readers)
+    finally:
+        torch.set_num_threads(before)
+
+
 def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path], threshold: float | None, *,
                   on_error: Callable[[Path, str], None], on_advance: Callable[[int], None],
-                  readers: int = 2, prefetch: int | None = None) -> tuple[int, int]:
+                  readers: int = 2, forward_workers: int = 1, prefetch: int | None = None) -> tuple[int, int]:
     """Segment `images` into `targets[image]`; return (segmented, failed).
 
-    `on_error(path, line)` gets one "error: <file>: <reason>" line per failed file, `on_advance(n)` the
-    files finished; both are called on the calling thread.
+    `forward_workers` threads run forward passes side by side (the segmenter must allow that: torch
+    and ONNX Runtime inference do). `on_error(path, line)` gets one "error: <file>: <reason>" line
+    per failed file, `on_advance(n)` the files finished; both are called on the calling thread, batch
+    by batch in the order given.
     """
-    window = prefetch or max(8, 2 * segmenter.batch_size + readers)
+    window = prefetch or max(8, 2 * segmenter.batch_size * forward_workers + readers)
     done = failed = 0
     batch: list[_Prepared] = []
-    writes: deque[tuple[int, Future]] = deque()
+    jobs: deque[tuple[int, Future]] = deque()   # (files, future of (error lines, future of the writes))
 
-    def settle(block: bool) -> None:
+    def settle(block: bool, keep: int = 0) -> None:
+        """Report finished batches in order; `block`: wait until at most `keep` remain in flight."""
         nonlocal done, failed
-        while writes and (block or writes[0][1].done()):
-            count, future = writes.popleft()
-            lines = future.result()
+        while len(jobs) > keep:
+            count, job = jobs[0]
+            if not block and not job.done():
+                return
+            lines, written = job.result()
+            if written is not None:
+                if not block and not written.done():
+                    return
+                lines = lines + written.result()
+            jobs.popleft()
             for path, line in lines:
                 on_error(path, line)
             failed += len(lines)
             done += count - len(lines)
             on_advance(count)
 
-    def settle_one() -> None:
-        writes[0][1].result()
-        settle(block=False)
-
-    def flush(writer: ThreadPoolExecutor) -> None:
-        nonlocal failed
-        outcomes = _forward(segmenter, batch)
-        good = [(item, prob) for item, prob in outcomes if not isinstance(prob, BaseException)]
-        for item, exc in outcomes:
-            if isinstance(exc, BaseException):
-                failed += 1
-                on_error(item.path, error_line(item.path, exc))
-                on_advance(1)
+    def flush(network: ThreadPoolExecutor, writer: ThreadPoolExecutor) -> None:
+        items = list(batch)
         batch.clear()
-        if good:
-            while len(writes) >= window:
-                settle_one()
-            writes.append((len(good), writer.submit(_write_all, segmenter, good, targets, threshold)))
+        settle(block=True, keep=max(1, window // segmenter.batch_size) - 1)   # bounded: batches in flight
+        jobs.append((len(items), network.submit(_forward_then_write, segmenter, items, targets, threshold, writer)))
         settle(block=False)
 
+    # The forward pool closes first (the last opened), so no forward pass hands a mask to a closed writer.
     with ThreadPoolExecutor(readers, thread_name_prefix="ukan-read") as pool, \
-            ThreadPoolExecutor(1, thread_name_prefix="ukan-write") as writer:
+            ThreadPoolExecutor(1, thread_name_prefix="ukan-write") as writer, \
+            ThreadPoolExecutor(max(1, forward_workers), thread_name_prefix="ukan-forward") as network:
         reads: deque[Future] = deque()
         pending = iter(images)
         for path in pending:
@@ -96,14 +144,24 @@ def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path],
                 on_advance(1)
                 continue
             if batch and batch[0].x.shape != outcome.x.shape:
-                flush(writer)   # one forward pass needs one input size
+                flush(network, writer)   # one forward pass needs one input size
             batch.append(outcome)
             if len(batch) >= segmenter.batch_size:
-                flush(writer)
+                flush(network, writer)
         if batch:
-            flush(writer)
+            flush(network, writer)
         settle(block=True)
     return done, failed
+
+
+def _forward_then_write(segmenter: Any, batch: list[_Prepared], targets: dict[Path, Path], threshold: float | None,
+                        writer: ThreadPoolExecutor) -> tuple[list[tuple[Path, str]], Future | None]:
+    """On a forward worker: the batch's probabilities, handed to the writer; (error lines of the images
+    that failed here, the future of the writes' error lines or None)."""
+    outcomes = _forward(segmenter, batch)
+    good = [(item, prob) for item, prob in outcomes if not isinstance(prob, BaseException)]
+    lines = [(item.path, error_line(item.path, exc)) for item, exc in outcomes if isinstance(exc, BaseException)]
+    return lines, (writer.submit(_write_all, segmenter, good, targets, threshold) if good else None)
 
 
 def error_line(path: Path, exc: BaseException, prefix: str = "") -> str:

@@ -1,13 +1,16 @@
 """Benchmark: `ukan segment` on a folder vs the model-only forward loop, plus ONNX Runtime vs torch.
 
     python tests/benchmarks/bench_segment_folder.py [--n 500] [--size 512] [--batch-size 4] [--threads 2]
-                                                    [--repeats 3]
+                                                    [--single-pass-threads 2] [--repeats 3]
 
 Writes N size×size PNG images (smooth random blobs) to a temporary folder, then, in one run:
 - `ukan segment` with the bundled model as a child process; images/s is N over the time of its
   folder loop (read, prepare, segment, write every file, after one warm-up forward pass), so
   imports and model loading are left out; the child's peak RSS is printed for N/4 and N images
-  (bounded memory: it must not grow with the folder);
+  (bounded memory: it must not grow with the folder); it splits the cores itself (forward passes
+  side by side, `segment_pipeline.cpu_split`);
+- the same command with OMP_NUM_THREADS=--single-pass-threads: one forward pass at a time on that
+  many threads (what it did before it split the cores);
 - the model-only limit: the same Segmenter's forward passes over the same inputs, decoded and
   prepared beforehand, in batches of --batch-size (warmed up first);
 Each is run --repeats times, alternating, and the best run is shown.
@@ -72,10 +75,15 @@ def _child(argv: list[str]) -> int:
     return code
 
 
-def _segment(folder: Path, out: Path, args: argparse.Namespace) -> tuple[float, int]:
-    """(seconds of the folder loop, peak RSS in KiB) of one `ukan segment` child process."""
+def _segment(folder: Path, out: Path, args: argparse.Namespace, threads: int | None = None) -> tuple[float, int]:
+    """(seconds of the folder loop, peak RSS in KiB) of one `ukan segment` child process; `threads`: with
+    OMP_NUM_THREADS set to it (one forward pass at a time on that many threads), else the command's own
+    split of the cores (`segment_pipeline.cpu_split`)."""
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("OMP_NUM_THREADS", None)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
     run = subprocess.run([sys.executable, __file__, "--child", "segment", str(folder), "--out", str(out),
                           "--batch-size", str(args.batch_size)], capture_output=True, text=True, env=env)
     if run.returncode != 0:
@@ -101,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the model-only loop")
+    parser.add_argument("--single-pass-threads", type=int, default=2,
+                        help="also time `ukan segment` with OMP_NUM_THREADS=N: one forward pass at a time on N "
+                             "threads, as before the command split the cores (0: skip)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each path; the best is shown")
     args = parser.parse_args(argv)
 
@@ -111,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from ukan_core.model_refs import DEFAULT_MODEL
     from ukan_core.io.images import read_image, to_rgb8
     from ukan_core.onnx_support import missing_onnx_packages
+    from ukan_core.segment_pipeline import cpu_split
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="ukan-bench-") as scratch:
@@ -124,22 +136,32 @@ def main(argv: list[str] | None = None) -> int:
         inputs = [segmenter.prepare(to_rgb8(read_image(p))) for p in paths]
         _forward_loop(segmenter, inputs[: 4 * args.batch_size], args.batch_size, repeats=1)   # warm-up
         _, rss_quarter = _segment(quarter, root / "outq", args)
-        t_all = per_image = float("inf")
+        t_all = t_single = per_image = float("inf")
         rss_all = 0
-        for _ in range(args.repeats):   # alternate the paths so that load from other processes hits both alike
+        for _ in range(args.repeats):   # alternate the paths so that load from other processes hits all alike
             seconds, rss = _segment(root / "all", root / "out", args)
             t_all, rss_all = min(t_all, seconds), max(rss_all, rss)
+            if args.single_pass_threads:
+                t_single = min(t_single, _segment(root / "all", root / "out", args, args.single_pass_threads)[0])
             per_image = min(per_image, _forward_loop(segmenter, inputs, args.batch_size, repeats=1))
         command = args.n / t_all
         model_only = 1.0 / per_image
+        workers, threads, readers = cpu_split()
         print(f"{args.n} images {args.size}x{args.size} PNG, bundled model {DEFAULT_MODEL}, batch {args.batch_size}, "
-              f"{args.threads} torch threads, {os.cpu_count()} cores")
+              f"{os.cpu_count()} cores; `ukan segment`: {workers} forward worker(s) x {threads} torch thread(s), "
+              f"{readers} readers, 1 writer; model-only: one loop on {args.threads} torch threads")
         print("| path | images/s | ms/image | peak RSS |")
         print("| --- | --- | --- | --- |")
         print(f"| `ukan segment` (read, prepare, segment, write) | {command:.1f} | {1000 / command:.2f} | "
               f"{rss_all / 1024:.0f} MiB ({rss_quarter / 1024:.0f} MiB for {max(1, args.n // 4)} images) |")
+        if args.single_pass_threads:
+            single = args.n / t_single
+            print(f"| `ukan segment`, OMP_NUM_THREADS={args.single_pass_threads} (one forward pass at a time) | "
+                  f"{single:.1f} | {1000 / single:.2f} | - |")
         print(f"| model-only forward loop (pre-decoded inputs) | {model_only:.1f} | {1000 * per_image:.2f} | - |")
-        print(f"ratio command / model-only: {command / model_only:.2f}")
+        print(f"ratio command / model-only: {command / model_only:.2f}"
+              + (f" (one pass at a time on {args.single_pass_threads} threads: {single / model_only:.2f})"
+                 if args.single_pass_threads else ""))
 
         if missing_onnx_packages(export=True):
             print('ONNX Runtime: skipped (pip install "ukan-studio[onnx]")')

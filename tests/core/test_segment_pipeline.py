@@ -59,10 +59,39 @@ def test_many_files_keep_the_queues_bounded_and_the_reads_off_the_calling_thread
     assert (done, failed) == (59, 1) and sum(advanced) == 60
     assert [p for p, _ in errors] == [tmp_path / "img07.png"] and errors[0][1].startswith("error: img07.png: ")
     assert segmenter.most_alive <= 6 + 6 * segmenter.batch_size + segmenter.batch_size   # reads + writes + batch
-    assert segmenter.forward_threads == {threading.current_thread().name}
+    assert segmenter.forward_threads == {"ukan-forward_0"}   # one forward worker unless asked for more
     assert segmenter.prepare_threads and all(name.startswith("ukan-read") for name in segmenter.prepare_threads)
     assert len(list(out.iterdir())) == 59
     assert cv2.imread(str(out / "img40.png"), cv2.IMREAD_GRAYSCALE).max() == 255   # 160 / 255 > 0.5
+
+
+def test_forward_passes_side_by_side_keep_the_outcomes_in_file_order(tmp_path: Path) -> None:
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"img{i:02d}.png")
+        cv2.imwrite(str(paths[-1]), np.full((16, 16, 3), 6 * i, np.uint8))
+    for broken in (5, 22):
+        paths[broken].write_bytes(b"not a png")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    class JitterySegmenter(SlowSegmenter):
+        def forward(self, x: np.ndarray) -> np.ndarray:   # later batches often finish first
+            self.forward_threads.add(threading.current_thread().name)
+            time.sleep(0.001 * float(np.random.default_rng(int(x.sum() * 1000) % 2**32).integers(0, 8)))
+            return x
+
+    segmenter = JitterySegmenter()
+    errors: list[Path] = []
+    advanced: list[int] = []
+    done, failed = segment_files(segmenter, paths, {p: out / p.name for p in paths}, 0.5,
+                                 on_error=lambda path, _line: errors.append(path), on_advance=advanced.append,
+                                 readers=2, forward_workers=3, prefetch=8)
+    assert (done, failed) == (38, 2) and sum(advanced) == 40 and errors == [paths[5], paths[22]]
+    assert len(segmenter.forward_threads) > 1 and all(n.startswith("ukan-forward") for n in segmenter.forward_threads)
+    for i, path in enumerate(paths):
+        if i not in (5, 22):   # every mask its own image's: 6 i / 255 > 0.5 from i = 22
+            assert cv2.imread(str(out / path.name), cv2.IMREAD_GRAYSCALE).max() == (255 if 6 * i > 127 else 0)
 
 
 def test_an_unwritable_mask_costs_one_line_and_the_rest_are_written(tmp_path: Path) -> None:
@@ -102,3 +131,23 @@ def test_the_pipeline_applies_the_segmenters_post_processing(tmp_path: Path) -> 
     written = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
     assert (done, failed) == (1, 0) and written is not None
     assert (written[:, :2] == 0).all() and (written[:, 2:] == 255).all()
+
+
+def test_the_cpu_is_split_between_forward_workers_and_readers(monkeypatch) -> None:
+    import torch
+
+    from ukan_core.segment_pipeline import Workers, cpu_split, cpu_workers_for_folder
+
+    assert cpu_split(1) == (1, 1, 2) and cpu_split(2) == (2, 1, 2)
+    assert cpu_split(4) == (4, 1, 2) and cpu_split(16) == (4, 4, 5)
+    before = torch.get_num_threads()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    with cpu_workers_for_folder(torch.device("cpu")) as workers:
+        assert (torch.get_num_threads(), workers) == (2, Workers(4, 2))
+    assert torch.get_num_threads() == before   # given back after the folder
+    with cpu_workers_for_folder(torch.device("cuda", 0)) as workers:   # one stream of batches on a GPU
+        assert workers.forward == 1 and torch.get_num_threads() == before
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")   # the user's (or torchrun's) choice wins
+    with cpu_workers_for_folder("cpu") as workers:
+        assert workers.forward == 1 and torch.get_num_threads() == before

@@ -12,7 +12,8 @@ a broken link, a folder named x.png), gets one `error: <file>: <reason>` line an
 still processed. Exit 0 when every image was segmented, 1 when some failed, 2 for usage errors
 (no inputs, no images, missing model, an --out folder that cannot be made).
 
-Reading and writing run on threads beside the network (`ukan_core.segment_pipeline`). A model
+Reading and writing run on threads beside the network (`ukan_core.segment_pipeline`; on the CPU,
+several one-thread forward passes run side by side unless OMP_NUM_THREADS is set). A model
 file ending in .onnx runs through ONNX Runtime (`ukan_core.onnx_runtime`, the `[onnx]` extra) with
 the same preprocessing and threshold. Started by torchrun, each rank segments the files whose
 index in the listing modulo the world size is its rank; rank 0 prints every rank's errors and the
@@ -67,7 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ukan_core.io.listing import list_images
-    from ukan_core.segment_pipeline import segment_files
+    from ukan_core.onnx_support import is_onnx_file
+    from ukan_core.segment_pipeline import cpu_workers_for_folder, segment_files
 
     if not args.inputs:
         raise UkanError("no inputs; give image files or folders to segment")
@@ -118,8 +120,11 @@ def run(args: argparse.Namespace) -> int:
                 else:   # held for rank 0, which prints every rank's lines once
                     errors.append((position[path], line))
 
-            done, failed = segment_files(segmenter, mine, targets, args.threshold,
-                                         on_error=on_error, on_advance=bar.advance)
+            on_torch_cpu = "onnx" if is_onnx_file(model_ref) else segmenter.device   # ONNX Runtime has its own threads
+            with cpu_workers_for_folder(on_torch_cpu) as workers:
+                done, failed = segment_files(segmenter, mine, targets, args.threshold, on_error=on_error,
+                                             on_advance=bar.advance, readers=workers.readers,
+                                             forward_workers=workers.forward)
         if ctx is not None:
             done, failed, lines = _gather_outcomes(done, failed, errors, ctx)
             if not ctx.is_main:

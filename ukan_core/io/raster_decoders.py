@@ -46,11 +46,13 @@ def decode_with_pil(data: bytes, name: str, kind: str) -> Decoded:
 
 
 def _exif_transposed(img, image_ops):
-    """Apply the EXIF orientation; a malformed EXIF block must not make the image unreadable."""
+    """Apply the EXIF orientation (in place: without one, no copy of the pixels is made); a malformed
+    EXIF block must not make the image unreadable."""
     try:
-        return image_ops.exif_transpose(img)
+        image_ops.exif_transpose(img, in_place=True)
     except Exception:
-        return img
+        pass
+    return img
 
 
 def _pil_pixels(img, name: str) -> tuple[np.ndarray, int]:
@@ -64,7 +66,9 @@ def _pil_pixels(img, name: str) -> tuple[np.ndarray, int]:
     if mode == "P" or mode == "PA":
         rgb = img.convert("RGBA").convert("RGB") if "transparency" in img.info else img.convert("RGB")
         return grey_if_equal(np.asarray(rgb)), 8
-    if mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+    if mode == "RGB":
+        return np.asarray(img), 8   # convert("RGB") would copy every pixel once more
+    if mode in ("RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
         return np.asarray(img.convert("RGB")), 8
     if mode.startswith("I;16"):
         return np.asarray(img).astype(np.uint16), 16
