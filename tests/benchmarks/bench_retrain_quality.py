@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_retrain_quality.py [--domains alt,inverted,alt-remap]
         [--variants before,base,default] [--evals plain,tta,post,tta-post]
-        [--accepted] [--train 10] [--test 30] [--budget-s 300] [--steps N] [--threads 2] [--json out.json]
+        [--accepted] [--train 10] [--test 30] [--budget-s 60] [--steps N] [--threads 2] [--json out.json]
 
 For each domain the bundled model never saw (synthetic style `alt`; style `inverted`; and
 `alt-remap`, the `alt` images through a grey-level remap) it writes `--train` labelled images
@@ -92,7 +92,7 @@ def score(model, info: dict, pairs: list, *, tta: bool, post: bool, threshold: f
 def recipe_for(variant: str):
     """The recipe of a variant: "default", or "base" / "256" / "256-affine", optionally followed by
     +key=value changes: steps (max_steps), lr, kanlr, pat (patience; 0 = none), val (val_every_steps),
-    affine (0/1), size (train_size; 0 = the base's), batch."""
+    affine (0/1), size (train_size; 0 = the base's), batch, folds (max_folds)."""
     from ukan_core.training.recipes import FINETUNE
 
     head, *changes = variant.split("+")
@@ -101,7 +101,7 @@ def recipe_for(variant: str):
               "256-affine": dataclasses.replace(plain, train_size=256, affine=True)}[head]
     fields = {"steps": ("max_steps", int), "lr": ("lr", float), "kanlr": ("kan_lr", float),
               "pat": ("patience", int), "val": ("val_every_steps", int), "affine": ("affine", int),
-              "size": ("train_size", int), "batch": ("batch_size", int)}
+              "size": ("train_size", int), "batch": ("batch_size", int), "folds": ("max_folds", int)}
     for change in changes:
         key, value = change.split("=")
         field, kind = fields[key]
@@ -138,7 +138,7 @@ def main() -> int:
     parser.add_argument("--accepted-weight", type=float, default=0.5)
     parser.add_argument("--train", type=int, default=10)
     parser.add_argument("--test", type=int, default=30)
-    parser.add_argument("--budget-s", type=float, default=300.0, help="fine-tune budget (Retrain's default: 5 min)")
+    parser.add_argument("--budget-s", type=float, default=60.0, help="fine-tune budget (Retrain's default: 1 min)")
     parser.add_argument("--steps", type=int, help="train every variant exactly this many steps (no early stop, no "
                         "time budget), so the machine's load cannot change the results")
     parser.add_argument("--threads", type=int, default=2)

@@ -37,13 +37,14 @@ def _quick(**changes):
 
 
 def test_fold_plan_holds_out_every_pair_once_when_there_are_few() -> None:
-    for n in (2, 3, 4, 5, 7, 10, 19):   # 7 corrections: all 7 are checked, not 1 or 2 of them
-        plan = fold_plan(n, seed=0)
-        assert len(plan) == min(n, 5)
-        held = sorted(j for _, val in plan for j in val)
-        assert held == list(range(n))
-        for train, val in plan:
-            assert train and val and not set(train) & set(val)
+    for max_folds in (2, 5):   # FINETUNE's 2, and the 5 a recipe may ask for
+        for n in (2, 3, 4, 5, 7, 10, 19):   # 7 corrections: all 7 are checked, not 1 or 2 of them
+            plan = fold_plan(n, seed=0, max_folds=max_folds)
+            assert len(plan) == min(n, max_folds)
+            held = sorted(j for _, val in plan for j in val)
+            assert held == list(range(n))
+            for train, val in plan:
+                assert train and val and not set(train) & set(val)
     (train, val), = fold_plan(40, seed=0)
     assert len(val) == 8 and len(train) == 32 and not set(train) & set(val)
 
@@ -61,7 +62,7 @@ def test_finetune_raises_held_out_iou_over_a_poorly_matched_base(tmp_path: Path)
     # A fresh model learns this toy task fastest with the paper's KAN rate for every weight.
     recipe = _quick(lr=1e-2, kan_lr=1e-2, max_steps=60, val_every_steps=10, patience=None)
     report = finetune(str(base), pairs, recipe=recipe, store=store, name="tuned", device="cpu")
-    assert report.n_train == 10 and report.n_val == 2 and report.folds == 5 and report.gains.n == 10
+    assert report.n_train == 10 and report.n_val == 5 and report.folds == 2 and report.gains.n == 10
     assert report.new_metrics["iou"] > report.base_metrics["iou"] + 0.1, report
     assert report.improved
     assert hashlib.sha256(base.read_bytes()).hexdigest() == base_bytes  # the base is never overwritten
@@ -75,7 +76,7 @@ def test_finetune_raises_held_out_iou_over_a_poorly_matched_base(tmp_path: Path)
 
 def test_few_pairs_use_k_fold_and_train_the_kept_model_on_all(tmp_path: Path) -> None:
     pairs = _pairs(tmp_path / "corrected", 3)
-    report = finetune(str(_base_file(tmp_path)), pairs, recipe=_quick(max_steps=2, val_every_steps=1),
+    report = finetune(str(_base_file(tmp_path)), pairs, recipe=_quick(max_steps=2, val_every_steps=1, max_folds=5),
                       device="cpu", save=False)
     assert report.folds == 3 and report.n_val == 1 and report.n_train == 3
     assert report.base_metrics["n"] == 3 and report.new_metrics["n"] == 3

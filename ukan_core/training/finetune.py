@@ -87,18 +87,19 @@ def resolve_base(base: Any) -> tuple[nn.Module, dict[str, Any], str]:
     return model, dict(info), label
 
 
-def fold_plan(n: int, seed: int, val_fraction: float = 0.2) -> list[tuple[list[int], list[int]]]:
+def fold_plan(n: int, seed: int, val_fraction: float = 0.2,
+              max_folds: int = MAX_FOLDS) -> list[tuple[list[int], list[int]]]:
     """(train indices, held-out indices) for each run that measures the fine-tune.
 
-    Fewer than `KFOLD_BELOW` (20) pairs: k-fold with k = min(n, 5) (leave-one-out for 2-5
-    pairs), every pair held out exactly once, so a few corrections are all used to judge the
+    Fewer than `KFOLD_BELOW` (20) pairs: k-fold with k = min(n, `max_folds`) (leave-one-out for up
+    to `max_folds` pairs), every pair held out exactly once, so a few corrections are all used to judge the
     result. More: one split, `val_fraction` held out (at least 4 images).
     """
     order = np.random.default_rng(seed).permutation(n).tolist()
     if n >= KFOLD_BELOW:
         n_val = max(4, int(round(n * val_fraction)))
         return [(sorted(order[n_val:]), sorted(order[:n_val]))]
-    k = min(n, MAX_FOLDS)
+    k = max(2, min(n, max_folds))
     folds = [order[i::k] for i in range(k)]
     return [(sorted(j for f in folds[:i] + folds[i + 1:] for j in f), sorted(folds[i])) for i in range(k)]
 
@@ -134,7 +135,7 @@ def finetune(
     `out` also writes it to that file. `select` (default: `should_select`, i.e. only for a
     gain beyond the noise) says whether the new version becomes the selected one; otherwise the version
     selected before stays selected. `save=False` writes nothing. Cancelled or failed: nothing
-    written. The wall-clock budget (default: the recipe's, 2 minutes for FINETUNE) is shared by
+    written. The wall-clock budget (default: the recipe's, 1 minute for FINETUNE) is shared by
     all the runs, the cross-validation included, and the progress ETA counts the runs still to
     come within it.
     `weights` (one per pair, default all 1) weighs each pair in the training loss, e.g. 1 for a
@@ -169,7 +170,7 @@ def finetune(
     base_preprocessing = Preprocessing.from_dict(info.get("preprocessing"))
     preprocessing = training_preprocessing(base_preprocessing, recipe, pairs)
     recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, 4))
-    plan = fold_plan(len(pairs), seed, recipe.val_fraction)
+    plan = fold_plan(len(pairs), seed, recipe.val_fraction, recipe.max_folds)
     runs = len(plan) + (1 if len(plan) > 1 else 0)
     base_scores, new_scores, best_steps, steps = [], [], [], 0
     before: list[float] = []
