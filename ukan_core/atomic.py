@@ -99,6 +99,11 @@ def _fsync_file(path: Path) -> None:
             os.close(fd)
 
 
+def sync_folder(folder: str | os.PathLike[str]) -> None:
+    """Make the names renamed into `folder` durable (one fsync of the folder; nothing on Windows)."""
+    _fsync_dir(Path(folder))
+
+
 def _fsync_dir(folder: Path) -> None:
     if os.name == "nt":  # directories cannot be opened for fsync on Windows
         return

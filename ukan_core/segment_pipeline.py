@@ -4,6 +4,7 @@ A small pool of threads reads and prepares the next images (`read_image`, `to_rg
 `Segmenter.prepare`: cv2, PIL and numpy release the GIL) while the calling thread runs the
 network; one more thread restores, thresholds and writes the masks. Both queues are bounded
 (`prefetch` prepared images, `prefetch` pending writes), so memory does not grow with the folder.
+Each mask is synced before its rename; the output folders are synced once at the end.
 Files are taken, and their outcomes reported, in the order given; a file that cannot be read,
 segmented or written costs one error line and the others go on.
 
@@ -27,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ukan_core.atomic import sync_folder
 from ukan_core.errors import UkanError
 from ukan_core.inference import probabilities_to_mask
 from ukan_core.io.names import display_name
@@ -151,6 +153,8 @@ def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path],
         if batch:
             flush(network, writer)
         settle(block=True)
+    for folder in {targets[path].parent for path in images if path in targets}:
+        sync_folder(folder)   # once per folder: each mask skipped its own folder fsync
     return done, failed
 
 
@@ -223,7 +227,7 @@ def _write_all(segmenter: Any, items: list[tuple[_Prepared, np.ndarray]], target
             lines.append((item.path, error_line(item.path, exc)))
             continue
         try:
-            write_mask(targets[item.path], labels * 255 if segmenter.num_classes == 1 else labels)
+            write_mask(targets[item.path], labels * 255 if segmenter.num_classes == 1 else labels, sync_folder=False)
         except (OSError, ValueError) as exc:
             lines.append((item.path, error_line(item.path, exc, prefix="cannot write its mask")))
     return lines

@@ -24,18 +24,20 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEADER_READ_BYTES = 64 * 1024   # text chunks sit before the pixels; never read further than this
 
 
-def write_mask(path: str | Path, mask: np.ndarray, *, text: dict[str, str] | None = None) -> Path:
+def write_mask(path: str | Path, mask: np.ndarray, *, text: dict[str, str] | None = None,
+               sync_folder: bool = True) -> Path:
     """Write `mask` ((H, W) labels 0..255) as a lossless PNG at `path`, atomically; return the path.
 
     Bool masks are stored as 0/1. `text` adds tEXt chunks (ASCII/Latin-1 keys and values) in the
     same file. Raises ValueError for a mask that is not 2-D or holds values outside 0..255, and
-    OSError when the folder cannot be written.
+    OSError when the folder cannot be written. `sync_folder=False` leaves the folder's fsync to the
+    caller (one per folder after many masks; the file itself is still synced before its rename).
     """
     target = Path(path)
     labels = _as_labels(mask)
     if target.suffix.lower() != ".png":
         raise ValueError(f"{target.name}: masks are stored as .png (lossless), not '{target.suffix}'")
-    with atomic_path(target) as tmp:
+    with atomic_path(target, sync_folder=sync_folder) as tmp:
         with open(tmp, "wb") as stream:
             if text:
                 stream.write(_with_text_chunks(_encode_png(labels), text))
