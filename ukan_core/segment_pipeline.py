@@ -1,9 +1,9 @@
 """Segment many image files at the model's speed: decode and write in parallel with inference.
 
 A small pool of threads reads and prepares the next images (`read_image`, `to_rgb8`,
-`Segmenter.prepare`: cv2, PIL and numpy release the GIL) while the calling thread runs the
-network; one more thread restores, thresholds and writes the masks. Both queues are bounded
-(`prefetch` prepared images, `prefetch` pending writes), so memory does not grow with the folder.
+`Segmenter.prepare`: cv2, PIL and numpy release the GIL) while forward workers run the network;
+one more thread restores, thresholds and writes the masks. The queues are bounded (`prefetch`
+prepared images, and as many files' worth of batches in flight), so memory does not grow with the folder.
 Each mask is synced before its rename; the output folders are synced once at the end.
 Files are taken, and their outcomes reported, in the order given; a file that cannot be read,
 segmented or written costs one error line and the others go on.
@@ -11,8 +11,8 @@ segmented or written costs one error line and the others go on.
 On the CPU, small networks use the cores better as several one-thread forward passes side by
 side than as one pass on all the threads: torch's intra-op workers spin between the layers of a
 128² model and starve the readers. `cpu_split` chooses the workers (measured on 2 cores with
-512² PNGs, tests/benchmarks/bench_segment_folder.py: one pass on 2 threads 0.35x the model-only
-loop, one on 1 thread 0.45x, two one-thread passes more, see the README's table).
+512² PNGs, tests/benchmarks/bench_segment_folder.py: one pass at a time on 2 threads 0.37-0.57x the
+model-only loop, one on 1 thread 0.45x, two one-thread passes side by side 0.62-0.87x).
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def segment_files(segmenter: Any, images: list[Path], targets: dict[Path, Path],
         if batch:
             flush(network, writer)
         settle(block=True)
-    for folder in {targets[path].parent for path in images if path in targets}:
+    for folder in {targets[path].parent for path in images}:
         sync_folder(folder)   # once per folder: each mask skipped its own folder fsync
     return done, failed
 
