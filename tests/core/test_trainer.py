@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import types
 from pathlib import Path
 
 import cv2
@@ -160,6 +161,32 @@ def test_budget_stops_cleanly_and_keeps_validated_weights(pairs) -> None:
     assert result.stopped == "budget" and result.steps == 1
     assert result.metrics["val_n"] == 2  # validated once before returning
     assert same(weights(model), result.state_dict)
+
+
+def test_a_run_the_budget_cuts_short_still_anneals_its_learning_rate(pairs, monkeypatch) -> None:
+    # A clock that moves one second per step: the 10 s budget ends the run long before its 2,500
+    # planned steps, and the schedule must follow the budget down to the minimum rate.
+    clock = {"now": 100.0}
+    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
+    fractions = []
+    real = trainer_module.cosine_lr_at
+
+    def spy(base_lr, min_lr, fraction):
+        fractions.append(fraction)
+        return real(base_lr, min_lr, fraction)
+
+    monkeypatch.setattr(trainer_module, "cosine_lr_at", spy)
+
+    def tick(_progress) -> None:
+        clock["now"] += 1.0
+
+    result = fit(tiny_model(), pairs[:8], [], tiny_recipe(epochs=5000), preprocessing=preprocessing(),
+                 device="cpu", budget_s=10.0, progress=tick)
+    per_step = fractions[::2]   # two parameter groups, one rate each per step
+    assert result.stopped == "budget" and result.steps == 10
+    assert per_step[0] == 0.0 and per_step == sorted(per_step)
+    assert per_step[-1] == pytest.approx(1.0)   # the last step runs at the minimum rate
+    assert per_step[4] == pytest.approx(0.5)    # after 4 steps in 4 s: (4 + 1) / 10 of the budget
 
 
 def test_same_seed_same_weights_on_cpu(pairs) -> None:

@@ -17,7 +17,8 @@ class Recipe:
 
     Learning rates: parameters whose name contains both "layer" and "fc" (every KANLinear
     weight, as the official `train.py` selects them) use `kan_lr` and `kan_weight_decay`; all others
-    use `lr` and `weight_decay`. Both decay by cosine to `min_lr` over the planned steps.
+    use `lr` and `weight_decay`. Both decay by cosine to `min_lr` over the planned steps, or over
+    the wall-clock budget when that ends the run first (so a run cut short still anneals).
     The loss is the official 0.5·BCE + Dice. `max_steps` caps the run (None: `epochs` full
     passes). `batch_size` is per process under DDP. Validation runs every `val_every_steps`
     steps (None: once per epoch); `patience` stops after that many validations without a better

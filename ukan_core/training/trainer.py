@@ -73,9 +73,16 @@ def kan_parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any
 
 def cosine_lr(base_lr: float, min_lr: float, step: int, total: int) -> float:
     """Cosine decay from `base_lr` at step 0 to `min_lr` at `total` (as CosineAnnealingLR, per step)."""
-    if total <= 0 or base_lr <= min_lr:
+    if total <= 0:
         return base_lr
-    return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    return cosine_lr_at(base_lr, min_lr, step / total)
+
+
+def cosine_lr_at(base_lr: float, min_lr: float, fraction: float) -> float:
+    """Cosine decay from `base_lr` at fraction 0 of the run to `min_lr` at fraction 1."""
+    if base_lr <= min_lr:
+        return base_lr
+    return min_lr + (base_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * min(max(fraction, 0.0), 1.0)))
 
 
 def seed_everything(seed: int) -> None:
@@ -173,9 +180,10 @@ class TrainStep:
         self.amp = _Autocast(device, recipe.amp)
 
     def backward(self, images: torch.Tensor, masks: torch.Tensor, *, lr_step: int = 0, lr_total: int = 0,
-                 weights: torch.Tensor | None = None) -> float:
+                 weights: torch.Tensor | None = None, lr_fraction: float | None = None) -> float:
+        fraction = lr_fraction if lr_fraction is not None else (lr_step / lr_total if lr_total > 0 else 0.0)
         for group in self.optimizer.param_groups:
-            group["lr"] = cosine_lr(group["base_lr"], self.recipe.min_lr, lr_step, lr_total)
+            group["lr"] = cosine_lr_at(group["base_lr"], self.recipe.min_lr, fraction)
         self.optimizer.zero_grad(set_to_none=True)
         with self.amp():
             logits = self.net(images)
@@ -277,7 +285,8 @@ def fit(
                     images = images.to(dev, non_blocking=True, memory_format=memory_format)
                     masks = masks.to(dev, non_blocking=True)
                     weights = weights.to(dev) if weights is not None else None
-                    loss_value = stepper.backward(images, masks, lr_step=state.step, lr_total=total, weights=weights)
+                    loss_value = stepper.backward(images, masks, weights=weights,
+                                                  lr_fraction=state.schedule_fraction(budget_s, distributed))
                     bad, stop_flag = ddp.max_over_ranks(
                         [float(not math.isfinite(loss_value)), float(cancel.cancelled)], distributed
                     )
@@ -342,6 +351,20 @@ class _Run:
         elapsed = time.monotonic() - self.started
         eta = elapsed / max(1, self.step) * max(0, self.total - self.step)
         return eta if budget_s is None else min(eta, max(0.0, budget_s - elapsed))
+
+    def schedule_fraction(self, budget_s: float | None, ctx: ddp.DistributedContext | None) -> float:
+        """How far through its run the coming step is, for the learning-rate schedule.
+
+        The planned steps, or the wall-clock budget when that will end the run first (as
+        `check_stop` foresees it: the time so far plus one more step of the same pace), so
+        that a run the budget cuts short still anneals to `min_lr` instead of stopping at a
+        high rate. Under DDP only the steps count: every rank must use the same rate.
+        """
+        fraction = self.step / max(1, self.total)
+        if budget_s and ctx is None and self.step > 0:
+            elapsed = time.monotonic() - self.started
+            fraction = max(fraction, (elapsed + elapsed / self.step) / budget_s)
+        return min(fraction, 1.0)
 
     def diverged(self, model: nn.Module, initial: dict[str, torch.Tensor], loss: float) -> None:
         self.restore = self.best_state or initial
