@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from ukan_studio.main_window import MainWindow
+from ukan_studio.memory_reuse import keep_freed_memory_for_reuse
 from ukan_studio.settings import load_settings
 from ukan_studio.theme import apply_theme
 
@@ -48,6 +49,7 @@ def create_main_window(folder: str | os.PathLike[str] | None = None, *, warm_up:
     """Build the window; open `folder` (or an image file's folder), else the last folder, else (first start) the bundled samples."""
     app = ensure_application()
     sys.setswitchinterval(GIL_SWITCH_S)
+    keep_freed_memory_for_reuse()   # large mask copies reuse mapped pages (ukan_studio.memory_reuse)
     settings = load_settings()
     apply_theme(app, settings.theme)
     window = MainWindow(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -110,3 +111,36 @@ def test_the_leak_guard_sees_a_running_worker_thread(qtbot) -> None:
     assert [t.objectName() for t in running_threads()] == ["retrain"]   # what the autouse fixture checks
     runner.shutdown()
     assert running_threads() == []
+
+
+class NicenessWorker(Worker):
+    """Reports the CPU niceness of its own thread and of a thread it starts."""
+
+    def run(self) -> tuple[int, int]:
+        import os
+
+        seen = []
+        child = threading.Thread(target=lambda: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+        child.start()
+        child.join()
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), seen[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's; Qt's "
+                    "LowPriority does the same job on Windows and macOS")
+def test_workers_yield_the_cpu_to_the_gui_thread(qtbot) -> None:
+    import os
+
+    from ukan_studio.workers.base import WORKER_NICENESS
+
+    gui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    runner, recorder, worker = WorkerRunner(), Recorder(), NicenessWorker()
+    _wire(worker, recorder)
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        runner.start("segment", worker)
+    qtbot.waitUntil(lambda: not runner.is_busy(), timeout=5000)
+    own, child = recorder.events[-1][1]
+    assert own == child == min(19, gui + WORKER_NICENESS)   # threads it starts (torch's) inherit it
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui   # the GUI thread is untouched
+    worker.execute()   # run on the GUI thread itself (as some tests do): its priority stays
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui

@@ -86,12 +86,8 @@ def paint_segment(mask: np.ndarray, start: tuple[float, float], end: tuple[float
     into the segment's bounding box, so the cost does not grow with the image size.
     """
     radius = max(0.5, diameter / 2.0)
-    r = int(np.ceil(radius)) + 1
     (x0, y0), (x1, y1) = start, end
-    rect = clip_rect(
-        (int(min(y0, y1)) - r, int(min(x0, x1)) - r, int(max(y0, y1)) + r + 1, int(max(x0, x1)) + r + 1),
-        mask.shape,
-    )
+    rect = segment_rect(mask.shape, start, end, diameter)
     top, left, bottom, right = rect
     if bottom <= top or right <= left:
         return None
@@ -110,14 +106,30 @@ def paint_segment(mask: np.ndarray, start: tuple[float, float], end: tuple[float
     return rect
 
 
+def segment_rect(shape: tuple[int, ...], start: tuple[float, float], end: tuple[float, float],
+                 diameter: int) -> Rect:
+    """The rect (clipped to `shape`) that `paint_segment` may touch for this segment and brush."""
+    r = int(np.ceil(max(0.5, diameter / 2.0))) + 1
+    (x0, y0), (x1, y1) = start, end
+    return clip_rect(
+        (int(min(y0, y1)) - r, int(min(x0, x1)) - r, int(max(y0, y1)) + r + 1, int(max(x0, x1)) + r + 1), shape
+    )
+
+
+def polygon_rect(shape: tuple[int, ...], points: list[tuple[float, float]]) -> Rect:
+    """The rect (clipped to `shape`) that `fill_polygon` may touch for these points."""
+    pts = np.round(np.asarray(points, dtype=np.float64)).astype(np.int32).reshape(-1, 2)
+    left, top = pts.min(axis=0)
+    right, bottom = pts.max(axis=0) + 1
+    return clip_rect((int(top), int(left), int(bottom), int(right)), shape)
+
+
 def fill_polygon(mask: np.ndarray, points: list[tuple[float, float]], value: int) -> Rect | None:
     """Fill the closed polygon through `points` (x, y) with `value` in place; returns the rect."""
     if len(points) < 3:
         return None
     pts = np.round(np.asarray(points, dtype=np.float64)).astype(np.int32)
-    left, top = pts.min(axis=0)
-    right, bottom = pts.max(axis=0) + 1
-    rect = clip_rect((int(top), int(left), int(bottom), int(right)), mask.shape)
+    rect = polygon_rect(mask.shape, points)
     if rect[2] <= rect[0] or rect[3] <= rect[1]:
         return None
     cv2.fillPoly(mask, [pts.reshape(-1, 1, 2)], int(value), lineType=cv2.LINE_8)

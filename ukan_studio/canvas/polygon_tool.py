@@ -11,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
+from ukan_studio.canvas.stroke_snapshot import StrokeSnapshot
+
 SAME_VERTEX_PX = 4   # a click this close (screen pixels) to the last vertex adds no new one
 
 
@@ -54,7 +56,7 @@ class PolygonTool:
         if len(vertices) < 3 or self._mask is None:
             return
         self.stroke_active.emit(True)
-        self._stroke_before = self._mask.copy()
+        self._stroke_before = StrokeSnapshot(self._mask)
         self._lasso = vertices
         self._finish()
 

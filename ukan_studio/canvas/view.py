@@ -24,6 +24,7 @@ from ukan_studio.canvas.mask_edit import Rect
 from ukan_studio.canvas.polygon_tool import PolygonTool
 from ukan_studio.canvas.overlay import HeatmapOverlay, HeatmapOverlayItem, MaskOverlayItem
 from ukan_studio.canvas.space_pan import SpaceKeyWatcher
+from ukan_studio.canvas.stroke_snapshot import StrokeSnapshot
 from ukan_studio.canvas.window_level import default_window, levels
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
@@ -91,7 +92,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
         self._polygon: list[tuple[float, float]] = []   # vertices of the click-to-place polygon
         self._pointer: tuple[float, float] | None = None
         # One stroke in progress: the mask as it was, the touched rect and the last point.
-        self._stroke_before: np.ndarray | None = None
+        self._stroke_before: StrokeSnapshot | None = None
         self._stroke_rect: Rect | None = None
         self._last_point: tuple[float, float] | None = None
         self._lasso: list[tuple[float, float]] = []
@@ -305,7 +306,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
     def _begin(self, point: tuple[float, float]) -> None:
         assert self._mask is not None
         self.stroke_active.emit(True)
-        self._stroke_before = self._mask.copy()
+        self._stroke_before = StrokeSnapshot(self._mask)
         self._stroke_rect = None
         if self.tool in ("brush", "eraser"):
             self._last_point = point
@@ -315,6 +316,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
             self._update_lasso()
         elif self.tool == "fill":
             x, y = int(math.floor(point[0])), int(math.floor(point[1]))
+            self._stroke_before.keep(None)   # a fill may reach any pixel
             self._stroke_rect = mask_edit.flood_fill(self._mask, (x, y), self.label)
             self.overlay.refresh(self._stroke_rect)
             self._last_point = point
@@ -335,6 +337,8 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
         # Pixel (x, y) covers [x, x+1): the brush centre is at the pixel the pointer is over.
         s = (math.floor(start[0]), math.floor(start[1]))
         e = (math.floor(end[0]), math.floor(end[1]))
+        assert self._stroke_before is not None
+        self._stroke_before.keep(mask_edit.segment_rect(self._mask.shape, s, e, self.brush_size))
         rect = mask_edit.paint_segment(self._mask, s, e, self.brush_size, value)
         if rect is not None:
             self._stroke_rect = mask_edit.union_rect(self._stroke_rect, rect)
@@ -344,13 +348,15 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
         assert self._mask is not None and self._stroke_before is not None
         if self.tool in ("polygon", "lasso"):
             points = [(x - 0.5, y - 0.5) for x, y in self._lasso]
+            if len(points) >= 3:
+                self._stroke_before.keep(mask_edit.polygon_rect(self._mask.shape, points))
             self._stroke_rect = mask_edit.fill_polygon(self._mask, points, self.label)
             self._lasso = []
             self._update_lasso()
             self.overlay.refresh(self._stroke_rect)
         edit = None
         if self._stroke_rect is not None:
-            edit = mask_edit.diff_edit(self._stroke_before, self._mask, self._stroke_rect)
+            edit = self._stroke_before.edit(self._stroke_rect)
         text = TOOL_TEXT[self.tool]
         self._stroke_before, self._stroke_rect, self._last_point = None, None, None
         if edit is not None:
@@ -363,8 +369,7 @@ class MaskCanvas(PolygonTool, pg.GraphicsView):
         """Drop a stroke in progress, restoring the pixels it changed."""
         active = self._stroke_before is not None
         if active and self._mask is not None and self._stroke_rect is not None:
-            t, l, b, r = self._stroke_rect
-            self._mask[t:b, l:r] = self._stroke_before[t:b, l:r]
+            self._stroke_before.restore(self._stroke_rect)
             self.overlay.refresh(self._stroke_rect)
         self._stroke_before, self._stroke_rect, self._last_point = None, None, None
         self._lasso = []

@@ -7,6 +7,9 @@ Each worker's run() executes on its own QThread. Results travel back as signals;
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import weakref
 from typing import Any
 
@@ -41,6 +44,28 @@ def limit_torch_threads() -> None:
     torch.set_num_threads(studio_threads())
 
 
+WORKER_NICENESS = 10   # how much lower than the GUI thread a worker runs on Linux (see `lower_this_thread`)
+
+
+def lower_this_thread() -> bool:
+    """Give the calling worker thread (and the torch threads it starts) a lower CPU priority.
+
+    So that when the cores are busy with a model, the GUI thread still gets one as soon as it
+    has work: a frame to paint, a stroke, a result to show. Qt's `QThread.LowPriority` does
+    this on Windows and macOS but has no effect on Linux, where every thread has its own nice
+    value: raise this thread's by `WORKER_NICENESS` (threads it creates later inherit it). True
+    when it was changed; never fatal (a sandbox may forbid it).
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is threading.main_thread():
+        return False   # never the GUI thread itself (a worker run synchronously, as some tests do)
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + WORKER_NICENESS))
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 class Worker(QObject):
     """Subclasses implement run(); it executes on the worker thread, never on the GUI thread."""
 
@@ -69,6 +94,7 @@ class Worker(QObject):
 
     @Slot()
     def execute(self) -> None:
+        lower_this_thread()
         try:
             result = self.run()
         except Cancelled:
