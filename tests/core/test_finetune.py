@@ -83,6 +83,16 @@ def test_few_pairs_use_k_fold_and_train_the_kept_model_on_all(tmp_path: Path) ->
     assert report.version is None and report.path is None
 
 
+def test_the_kept_model_trains_as_many_passes_over_all_pairs_as_the_folds_made_over_theirs(tmp_path: Path) -> None:
+    pairs = _pairs(tmp_path / "corrected", 4)
+    # Validation only at each fold's last step: both folds' best step is their 3rd, over 2 of the 4 pairs.
+    recipe = _quick(max_steps=3, val_every_steps=100, patience=None, max_folds=2, batch_size=1)
+    report = finetune(str(_base_file(tmp_path)), pairs, recipe=recipe, device="cpu", save=False)
+    assert report.folds == 2
+    assert report.metadata["training"]["steps"] == 6            # 3 steps x 4 pairs / 2 pairs
+    assert report.steps == 3 + 3 + 6
+
+
 def test_cancel_writes_nothing(tmp_path: Path) -> None:
     from ukan_core.store import ModelStore
 

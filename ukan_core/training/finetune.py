@@ -123,10 +123,13 @@ def finetune(
 ) -> FinetuneReport:
     """Train a copy of `base` on corrected `pairs`; the base itself is never modified.
 
-    With fewer than 20 pairs the measurement is k-fold (leave-one-out for 2-5 pairs, 5 folds
-    beyond): each fold trains a copy on the other pairs and scores base and copy on its
+    With fewer than 20 pairs the measurement is k-fold, k = min(pairs, `recipe.max_folds`) (2 for
+    FINETUNE): each fold trains a copy on the other pairs and scores base and copy on its
     held-out pairs, so every correction is checked once by a model that did not learn from it;
-    the model kept is then trained on all pairs for the mean best step count of the folds.
+    the model kept is then trained on all pairs for as many passes over them as the folds' best
+    steps made over theirs (so for more steps: twice as many with 2 folds), with a share of the
+    budget as much larger. Its held-out scores are thus those of shorter runs on fewer pairs: if
+    anything they understate the model kept.
     With 20 or more, 20 % are held out once: the copy trains on the rest, stops early on the
     held-out ones and keeps its best step. The report has the per-image IoUs before and after
     (`gains`) and, with k-fold, the means over folds.
@@ -172,6 +175,9 @@ def finetune(
     recipe = dataclasses.replace(recipe, batch_size=min(recipe.batch_size, 4))
     plan = fold_plan(len(pairs), seed, recipe.val_fraction, recipe.max_folds)
     runs = len(plan) + (1 if len(plan) > 1 else 0)
+    # The kept model trains on all pairs for as many passes over them as the folds found best, so
+    # for len(pairs) / (pairs of a fold) times their steps; its share of the budget is as much larger.
+    final_cost = len(pairs) / len(plan[0][0]) if len(plan) > 1 else 0.0
     base_scores, new_scores, best_steps, steps = [], [], [], 0
     before: list[float] = []
     after: list[float] = []
@@ -184,12 +190,12 @@ def finetune(
         result = fit(
             model, train_pairs, val_pairs, recipe, preprocessing=preprocessing, device=device,
             progress=_run_progress(progress, i, runs, f"fold {i + 1}/{len(plan)}" if len(plan) > 1 else "fine-tune",
-                                   started, budget_s),
-            cancel=cancel, budget_s=_share(budget_s, started, runs - i), seed=seed + i,
+                                   started, budget_s, later=len(plan) - i - 1 + final_cost),
+            cancel=cancel, budget_s=_share(budget_s, started, 1.0, (len(plan) - i) + final_cost), seed=seed + i,
             train_weights=_pick(weights, train_idx),
         )
         steps += result.steps
-        best_steps.append(result.best_step)
+        best_steps.append(result.best_step * len(pairs) / len(train_idx))   # as passes over all the pairs
         new_scores.append(score_pairs(model, val_pairs, preprocessing, device))
         before.extend(_per_image(base_scores[-1], len(val_pairs)))
         after.extend(new_scores[-1]["per_image_iou"])
@@ -200,7 +206,7 @@ def finetune(
         result = fit(
             model, pairs, [], final_recipe, preprocessing=preprocessing, device=device,
             progress=_run_progress(progress, runs - 1, runs, "all pairs", started, budget_s),
-            cancel=cancel, budget_s=_share(budget_s, started, 1), seed=seed + len(plan),
+            cancel=cancel, budget_s=_share(budget_s, started, 1.0, 1.0), seed=seed + len(plan),
             train_weights=None if weights is None else list(weights),
         )
         steps += result.steps
@@ -254,20 +260,22 @@ def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
     return out
 
 
-def _share(budget_s: float | None, started: float, runs_left: int) -> float | None:
-    """An equal share of what is left of the budget for each remaining run."""
+def _share(budget_s: float | None, started: float, cost: float, costs_left: float) -> float | None:
+    """The part of what is left of the budget for a run of `cost` among runs costing `costs_left` in all."""
     if budget_s is None:
         return None
-    return max(1.0, (budget_s - (time.monotonic() - started)) / max(1, runs_left))
+    return max(1.0, (budget_s - (time.monotonic() - started)) * cost / max(cost, costs_left))
 
 
 def _run_progress(progress: ProgressCallback, index: int, runs: int, label: str, started: float,
-                  budget_s: float | None) -> ProgressCallback:
+                  budget_s: float | None, later: float | None = None) -> ProgressCallback:
     """Progress of run `index` of `runs` as progress of the whole fine-tune.
 
-    `eta_s` is for the whole fine-tune: what is left of this run plus as long again for each run
-    still to come, never beyond what is left of the budget (training stops there).
+    `eta_s` is for the whole fine-tune: what is left of this run plus `later` times as long as
+    this run for the runs still to come (default: one run's time for each), never beyond what is
+    left of the budget (training stops there).
     """
+    later = float(runs - index - 1) if later is None else later
     run_started = time.monotonic()
 
     def report(p: Progress) -> None:
@@ -277,7 +285,7 @@ def _run_progress(progress: ProgressCallback, index: int, runs: int, label: str,
         eta = p.extra.get("eta_s")
         if eta is not None:
             now = time.monotonic()
-            eta = eta + (runs - index - 1) * (now - run_started + eta)
+            eta = eta + later * (now - run_started + eta)
             if budget_s is not None:
                 eta = min(eta, max(0.0, budget_s - (now - started)))
             extra["eta_s"] = eta
