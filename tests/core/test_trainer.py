@@ -17,6 +17,7 @@ from ukan_core.models.configs import UKANConfig
 from ukan_core.models.registry import build_model
 from ukan_core.models.kan import KANLinear
 from ukan_core.progress import CancelToken
+from ukan_core.training import run_state
 from ukan_core.training import trainer as trainer_module
 from ukan_core.training.fast_kan import LeanKANLinear, lean_kan_layers
 from ukan_core.training.recipes import FINETUNE, PAPER, Recipe
@@ -167,7 +168,9 @@ def test_a_run_the_budget_cuts_short_still_anneals_its_learning_rate(pairs, monk
     # A clock that moves one second per step: the 10 s budget ends the run long before its 2,500
     # planned steps, and the schedule must follow the budget down to the minimum rate.
     clock = {"now": 100.0}
-    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(monotonic=lambda: clock["now"]))
+    fake_time = types.SimpleNamespace(monotonic=lambda: clock["now"])
+    monkeypatch.setattr(trainer_module, "time", fake_time)
+    monkeypatch.setattr(run_state, "time", fake_time)
     fractions = []
     real = trainer_module.cosine_lr_at
 
