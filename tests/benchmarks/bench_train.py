@@ -74,7 +74,7 @@ def _step_child(args: argparse.Namespace) -> dict:
             x = images.contiguous(memory_format=memory_format)
             for i in range(args.warmup + args.steps):
                 start, cpu = time.perf_counter(), time.process_time()
-                loss = stepper.backward(x, masks, lr_step=0, lr_total=0)
+                loss = stepper.backward(x, masks, lr_fraction=0.0)
                 stepper.apply()
                 times.append(time.perf_counter() - start)
                 cpu_times.append(time.process_time() - cpu)

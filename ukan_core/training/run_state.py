@@ -26,7 +26,6 @@ def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
-
 @dataclass
 class TrainingRun:
     """Mutable bookkeeping of one `fit` call: steps, losses, validations, the best weights, when to stop."""

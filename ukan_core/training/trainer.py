@@ -157,9 +157,9 @@ def training_layout(model: nn.Module, recipe: Recipe, device: torch.device) -> I
 class TrainStep:
     """One optimisation step in two halves, so the caller can check the loss before the update.
 
-    `backward` sets the cosine learning rates, runs forward (AMP on CUDA), the official
-    BCE + Dice loss and backward, and returns the loss; `apply` clips (if the recipe says so)
-    and updates the weights with Adam and the official parameter groups.
+    `backward` sets the cosine learning rates (`lr_fraction` of the way through the run), runs
+    forward (AMP on CUDA), the official BCE + Dice loss and backward, and returns the loss; `apply`
+    clips (if the recipe says so) and updates the weights with Adam and the official parameter groups.
     """
 
     def __init__(self, net: nn.Module, model: nn.Module, recipe: Recipe, device: torch.device) -> None:
@@ -174,11 +174,10 @@ class TrainStep:
         self.criterion = BCEDiceLoss()
         self.amp = _Autocast(device, recipe.amp)
 
-    def backward(self, images: torch.Tensor, masks: torch.Tensor, *, lr_step: int = 0, lr_total: int = 0,
-                 weights: torch.Tensor | None = None, lr_fraction: float | None = None) -> float:
-        fraction = lr_fraction if lr_fraction is not None else (lr_step / lr_total if lr_total > 0 else 0.0)
+    def backward(self, images: torch.Tensor, masks: torch.Tensor, *, lr_fraction: float = 0.0,
+                 weights: torch.Tensor | None = None) -> float:
         for group in self.optimizer.param_groups:
-            group["lr"] = cosine_lr_at(group["base_lr"], self.recipe.min_lr, fraction)
+            group["lr"] = cosine_lr_at(group["base_lr"], self.recipe.min_lr, lr_fraction)
         self.optimizer.zero_grad(set_to_none=True)
         with self.amp():
             logits = self.net(images)
